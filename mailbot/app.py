@@ -1,0 +1,38 @@
+"""Wiring: build the shell's parts from a Config. No decisions here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailbot.clock import Clock, SystemClock
+from mailbot.config import Config
+from mailbot.pipeline import Intake
+from mailbot.replies.render import Renderer
+from mailbot.resources import templates_dir
+from mailbot.rulebook import load_rulebook
+from mailbot.rulebook.models import Rulebook
+from mailbot.store.database import open_database
+from mailbot.store.files import FileStore
+
+
+@dataclass
+class App:
+    config: Config
+    rulebook: Rulebook
+    sessions: sessionmaker[Session]
+    files: FileStore
+    intake: Intake
+    clock: Clock
+
+
+def build_app(config: Config, *, clock: Clock | None = None, rules_dir: Path | None = None) -> App:
+    clock = clock or SystemClock()
+    rulebook = load_rulebook(rules_dir or config.path(config.rules.dir))
+    sessions = open_database(config.database_url)
+    files = FileStore(config.path(config.storage.dir))
+    renderer = Renderer(templates_dir(), office_name=config.office.name, office_address=config.office.address)
+    intake = Intake(config, rulebook, sessions, files, renderer, clock)
+    return App(config, rulebook, sessions, files, intake, clock)

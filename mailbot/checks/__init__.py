@@ -1,0 +1,1 @@
+"""Pure checks of parsed data against the rules; each returns findings (values), never raises."""

@@ -1,0 +1,141 @@
+"""The command line (SPEC §3): verbs, exit codes and logging set-up. No decisions here."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from mailbot.errors import MailbotError
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=argparse.SUPPRESS, help="config file (default: $MAILBOT_CONFIG or ./config.toml)")
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS)
+    p = argparse.ArgumentParser(prog="mailbot", parents=[common],
+                                description="Email intake robot for a medical second-opinion office.")
+    sub = p.add_subparsers(dest="verb", required=True)
+    sub.add_parser("run", parents=[common], help="the daemon: poll the mailbox until SIGTERM")
+    sub.add_parser("once", parents=[common], help="one full cycle, then exit")
+    rules = sub.add_parser("rules", parents=[common], help="rule files")
+    rules_sub = rules.add_subparsers(dest="rules_verb", required=True)
+    check = rules_sub.add_parser("check", parents=[common], help="validate the rule files")
+    check.add_argument("dir", nargs="?")
+    cases = sub.add_parser("cases", parents=[common], help="table of cases")
+    cases.add_argument("--state")
+    case = sub.add_parser("case", parents=[common], help="one case in full")
+    case.add_argument("ref")
+    replay = sub.add_parser("replay", parents=[common], help="run one saved message through the pipeline")
+    replay.add_argument("file")
+    replay.add_argument("--dry-run", action="store_true")
+    demo = sub.add_parser("demo", parents=[common], help="zero-setup showcase")
+    demo.add_argument("--dir", default="demo-output", help="where the demo writes its mailbox, outbox and database")
+    return p
+
+
+def _config_path(args: argparse.Namespace) -> Path:
+    return Path(getattr(args, "config", None) or os.environ.get("MAILBOT_CONFIG") or "config.toml")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        return _dispatch(args)
+    except MailbotError as exc:
+        print(f"mailbot: {exc}", file=sys.stderr)
+        return 1 if args.verb == "rules" else 2
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.verb == "rules":
+        return _rules_check(args)
+    if args.verb == "demo":
+        from mailbot.demo import run_demo
+        return run_demo(Path(args.dir))
+
+    from mailbot.app import build_app
+    from mailbot.config import load_config
+    app = build_app(load_config(_config_path(args)))
+    if args.verb in ("run", "once"):
+        from mailbot.daemon import Worker
+        worker = Worker(app)
+        try:
+            if args.verb == "once":
+                report = worker.cycle()
+                print(f"processed {report.processed}, quarantined {report.quarantined}, "
+                      f"errors {report.errors}; sent {report.delivery.sent}, retrying {report.delivery.retrying}, "
+                      f"failed {report.delivery.failed}")
+                return 0 if report.errors == 0 else 1
+            worker.run_forever()
+            return 0
+        finally:
+            worker.close()
+    if args.verb == "cases":
+        from mailbot.caseview import cases_table
+        print(cases_table(app, state=args.state))
+        return 0
+    if args.verb == "case":
+        from mailbot.caseview import case_detail
+        text = case_detail(app, args.ref)
+        if text is None:
+            print(f"mailbot: no case {args.ref}", file=sys.stderr)
+            return 1
+        print(text)
+        return 0
+    if args.verb == "replay":
+        return _replay(app, Path(args.file), args.dry_run)
+    raise AssertionError(args.verb)
+
+
+def _rules_check(args: argparse.Namespace) -> int:
+    from mailbot.rulebook import check_rules
+    if args.dir:
+        directory = Path(args.dir)
+    else:
+        directory = None
+        try:
+            from mailbot.config import load_config
+            config = load_config(_config_path(args))
+            directory = config.path(config.rules.dir)
+        except MailbotError:
+            from mailbot.resources import default_rules_dir
+            directory = default_rules_dir()
+    problems = check_rules(directory)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s) in {directory}", file=sys.stderr)
+        return 1
+    print(f"rules OK: {directory}")
+    return 0
+
+
+def _replay(app, path: Path, dry_run: bool) -> int:
+    raw = path.read_bytes()
+    outcome = app.intake.process(raw, dry_run=dry_run)
+    if outcome.already_done:
+        print("already processed (same message seen before): nothing to do")
+        return 0
+    decision = outcome.decision.as_dict() if outcome.decision else {}
+    for a in decision.get("attachments", []):
+        a.pop("form_fields", None), a.pop("consent_fields", None)
+    print(json.dumps({"dry_run": dry_run, "disposition": outcome.disposition, "case": outcome.case_ref,
+                      "decision": decision}, indent=2, default=str, ensure_ascii=False))
+    for recipients, subject, raw_reply in outcome.replies:
+        print("\n" + "=" * 72)
+        print(f"To: {', '.join(recipients)}\nSubject: {subject}\n")
+        import email
+        from email import policy
+        msg = email.message_from_bytes(raw_reply, policy=policy.default)
+        body = msg.get_body(preferencelist=("plain",))
+        print(body.get_content() if body else "")
+        names = [part.get_filename() for part in msg.iter_attachments() if part.get_filename()]
+        if names:
+            print("Attachments: " + ", ".join(names))
+    return 0

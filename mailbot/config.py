@@ -1,0 +1,214 @@
+"""config.toml -> Config (SPEC §4). Unknown keys and bad values are errors naming file and key."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from mailbot.errors import ConfigError
+
+LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _secret(section: BaseModel, name: str) -> str:
+    """A `name` value, or the environment variable named by `name_env`."""
+    direct = getattr(section, name)
+    if direct:
+        return direct
+    var = getattr(section, f"{name}_env")
+    if not var:
+        return ""
+    value = os.environ.get(var)
+    if value is None:
+        raise ConfigError(f"environment variable {var} (named by {name}_env) is not set")
+    return value
+
+
+class OfficeConfig(Section):
+    name: str = "Second Opinion Office"
+    address: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    case_prefix: str = Field(default="SO", pattern=r"^[A-Z]{1,6}$")
+    timezone: str = "Europe/Rome"
+    languages: list[Literal["en", "it"]] = ["en", "it"]
+    max_attachment_mb: int = Field(default=25, ge=1, le=200)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("languages")
+    @classmethod
+    def _some_language(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("list at least one language")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def domain(self) -> str:
+        return self.address.rsplit("@", 1)[1]
+
+
+class ImapConfig(Section):
+    host: str
+    port: int = Field(default=993, ge=1, le=65535)
+    security: Literal["ssl", "starttls", "none"] = "ssl"
+    username: str
+    password: str = ""
+    password_env: str = ""
+    folder: str = "INBOX"
+    processed_folder: str = "Processed"
+    quarantine_folder: str = "Quarantine"
+    poll_seconds: int = Field(default=60, ge=1)
+    idle: bool = True
+    timeout_seconds: int = Field(default=30, ge=1)
+    ca_file: str = ""          # trust this CA (or self-signed cert) in addition to the system's
+    verify_certificate: bool = True
+
+    @model_validator(mode="after")
+    def _plain_only_on_loopback(self) -> "ImapConfig":
+        if self.security == "none" and self.host not in LOOPBACK_HOSTS:
+            raise ValueError("security = \"none\" is allowed only for a loopback host")
+        return self
+
+    def secret(self) -> str:
+        return _secret(self, "password")
+
+
+class MaildirConfig(Section):
+    path: str
+    poll_seconds: int = Field(default=5, ge=1)
+
+
+class SmtpConfig(Section):
+    host: str
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["ssl", "starttls", "none"] = "starttls"
+    username: str = ""
+    password: str = ""
+    password_env: str = ""
+    timeout_seconds: int = Field(default=30, ge=1)
+    ca_file: str = ""
+    verify_certificate: bool = True
+
+    @model_validator(mode="after")
+    def _plain_only_on_loopback(self) -> "SmtpConfig":
+        if self.security == "none" and self.host not in LOOPBACK_HOSTS:
+            raise ValueError("security = \"none\" is allowed only for a loopback host")
+        return self
+
+    def secret(self) -> str:
+        return _secret(self, "password") if self.username else ""
+
+
+class DirectoryOutboxConfig(Section):
+    dir: str
+
+
+class DatabaseConfig(Section):
+    url: str = "sqlite:///var/mailbot.db"
+
+
+class StorageConfig(Section):
+    dir: str = "var/documents"
+
+
+class RulesConfig(Section):
+    dir: str = "rules"
+
+
+class PaymentConfig(Section):
+    beneficiary: str
+    iban: str = Field(pattern=r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}$")
+    bic: str = Field(pattern=r"^[A-Z0-9]{8}([A-Z0-9]{3})?$")
+
+
+class OutboxPolicy(Section):
+    max_attempts: int = Field(default=8, ge=1)
+    retry_base_seconds: int = Field(default=60, ge=1)
+
+
+class Config(Section):
+    office: OfficeConfig
+    imap: ImapConfig | None = None
+    maildir: MaildirConfig | None = None
+    smtp: SmtpConfig | None = None
+    outbox: DirectoryOutboxConfig | None = None
+    delivery: OutboxPolicy = OutboxPolicy()
+    database: DatabaseConfig = DatabaseConfig()
+    storage: StorageConfig = StorageConfig()
+    rules: RulesConfig = RulesConfig()
+    payment: PaymentConfig
+
+    base_dir: Path = Path(".")  # the config file's folder; relative paths are resolved against it
+
+    @model_validator(mode="after")
+    def _one_source_one_sink(self) -> "Config":
+        if (self.imap is None) == (self.maildir is None):
+            raise ValueError("give exactly one of [imap] or [maildir]")
+        if (self.smtp is None) == (self.outbox is None):
+            raise ValueError("give exactly one of [smtp] or [outbox]")
+        return self
+
+    def path(self, value: str) -> Path:
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else (self.base_dir / p)
+
+    @property
+    def database_url(self) -> str:
+        url = self.database.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+            return prefix + str(self.path(url[len(prefix):]).resolve())
+        return url
+
+
+def _describe(error: dict) -> str:
+    key = ".".join(str(part) for part in error["loc"] if not isinstance(part, int) or True)
+    msg = error["msg"]
+    if error["type"] == "extra_forbidden":
+        msg = "unknown key"
+    return f"{key}: {msg}" if key else msg
+
+
+def load_config(path: str | Path) -> Config:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found (use --config PATH or MAILBOT_CONFIG)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    if "base_dir" in data:
+        raise ConfigError(f"{path}: base_dir: unknown key")
+    data["base_dir"] = path.resolve().parent
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        problems = "\n".join(f"  {path}: {_describe(e)}" for e in exc.errors())
+        raise ConfigError(f"invalid config file {path}:\n{problems}") from None
+    # Read secrets now so a missing variable stops the start, not the first login.
+    for section in (config.imap, config.smtp):
+        if section is not None:
+            try:
+                section.secret()
+            except ConfigError as exc:
+                raise ConfigError(f"{path}: {exc}") from None
+    return config

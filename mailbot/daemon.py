@@ -1,0 +1,125 @@
+"""The loop: read waiting mail -> process (commit) -> move out of the inbox -> drain the outbox.
+
+A message is moved only after its effects are committed; if we crash in between, the next
+round sees it again, finds its dedup key already stored, and just moves it (no second reply).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from dataclasses import dataclass, field
+
+from mailbot.app import App
+from mailbot.errors import MailboxError, MailbotError
+from mailbot.mailbox import open_mailbox
+from mailbot.mailbox.base import Mailbox
+from mailbot.outbox import open_transport
+from mailbot.outbox.base import Transport
+from mailbot.outbox.queue import DeliveryReport, deliver_due
+
+log = logging.getLogger(__name__)
+MAX_FAILURES = 3
+
+
+@dataclass
+class CycleReport:
+    processed: int = 0
+    quarantined: int = 0
+    duplicates: int = 0
+    errors: int = 0
+    delivery: DeliveryReport = field(default_factory=DeliveryReport)
+    outcomes: list = field(default_factory=list)
+
+
+class Worker:
+    def __init__(self, app: App, mailbox: Mailbox | None = None, transport: Transport | None = None):
+        self.app = app
+        self.mailbox = mailbox or open_mailbox(app.config)
+        self.transport = transport or open_transport(app.config)
+        self.failures: dict[str, int] = {}
+        self.stopping = threading.Event()
+
+    def fetch_and_process(self, report: CycleReport) -> None:
+        for waiting in self.mailbox.waiting():
+            if self.stopping.is_set():
+                break
+            try:
+                outcome = self.app.intake.process(waiting.raw)
+            except MailbotError as exc:
+                report.errors += 1
+                log.error("message %s not processed: %s", waiting.key, exc)
+                self._count_failure(waiting.key, report)
+                continue
+            except Exception:  # a bug or a dead database: never let one message stop the daemon
+                report.errors += 1
+                log.exception("message %s not processed (will retry, then quarantine)", waiting.key)
+                self._count_failure(waiting.key, report)
+                continue
+            report.outcomes.append(outcome)
+            if outcome.already_done:
+                report.duplicates += 1
+            if outcome.disposition == "quarantined":
+                self.mailbox.move_to_quarantine(waiting.key)
+                report.quarantined += 1
+            else:
+                self.mailbox.move_to_processed(waiting.key)
+                report.processed += 1
+            log.info("message %s: %s%s", waiting.key, outcome.disposition,
+                     f" on {outcome.case_ref}" if outcome.case_ref else "")
+
+    def _count_failure(self, key: str, report: CycleReport) -> None:
+        self.failures[key] = self.failures.get(key, 0) + 1
+        if self.failures[key] >= MAX_FAILURES:
+            log.error("message %s failed %d times: moved to quarantine for an admin", key, MAX_FAILURES)
+            try:
+                self.mailbox.move_to_quarantine(key)
+                report.quarantined += 1
+                self.failures.pop(key, None)
+            except MailboxError as exc:
+                log.error("could not quarantine %s: %s", key, exc)
+
+    def deliver(self, report: CycleReport) -> None:
+        policy = self.app.config.delivery
+        report.delivery = deliver_due(self.app.sessions, self.transport, self.app.clock,
+                                      max_attempts=policy.max_attempts, retry_base_seconds=policy.retry_base_seconds)
+
+    def cycle(self) -> CycleReport:
+        report = CycleReport()
+        try:
+            self.fetch_and_process(report)
+        except MailboxError as exc:
+            report.errors += 1
+            log.error("mailbox unavailable: %s (will retry)", exc)
+        self.deliver(report)
+        return report
+
+    def run_forever(self) -> None:
+        def stop(signum, _frame):
+            log.info("signal %s: finishing the message in hand, then stopping", signum)
+            self.stopping.set()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        poll = (self.app.config.imap or self.app.config.maildir).poll_seconds
+        while not self.stopping.is_set():
+            self.cycle()
+            if self.stopping.is_set():
+                break
+            wait = getattr(self.mailbox, "wait_for_mail", None)
+            try:
+                if wait is not None:
+                    wait(min(poll, 5))  # short slices so a signal is honoured promptly
+                else:
+                    self.stopping.wait(min(poll, 5))
+            except MailboxError as exc:
+                log.error("waiting for mail failed: %s", exc)
+                self.stopping.wait(min(poll, 5))
+
+    def close(self) -> None:
+        for part in (self.mailbox, self.transport):
+            try:
+                part.close()
+            except Exception:  # closing is best effort
+                log.debug("close failed", exc_info=True)

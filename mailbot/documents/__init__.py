@@ -1,0 +1,1 @@
+"""Document inspection (what a file really is), classification (what it is about) and naming."""

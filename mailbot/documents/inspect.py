@@ -1,0 +1,292 @@
+"""Bytes of one attachment -> Inspection: what the file really is, judged by content. Pure.
+
+The file type comes from magic bytes (and, for zip and OLE2 containers, the names of their
+members), never from the file name or the declared MIME type. PDFs are opened with pypdf to learn
+whether they are readable, encrypted or broken, how many pages they have, whether they carry a text
+layer (a scan does not) and which AcroForm fields they hold.
+
+Attachments are hostile input: every failure inside pypdf (or the libraries it calls) becomes a
+finding (`problem`, `detail`), never an exception. Work is bounded by counts, not by the clock:
+at most `MAX_TEXT_PAGES` pages are read for text, at most `MAX_TEXT_CHARS` characters are kept,
+and pypdf's own decompression limits stay on (no external jbig2dec process is ever started).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+
+from pypdf import PasswordType, PdfReader, apply_configuration
+from pypdf.generic import ByteStringObject, NameObject, NullObject
+
+KINDS = frozenset({
+    "pdf", "jpeg", "png", "gif", "tiff", "heic", "bmp", "webp",
+    "docx", "xlsx", "pptx", "odt", "ods", "odp", "doc", "xls", "ppt", "msg", "rtf",
+    "zip", "rar", "7z", "gzip", "html", "text", "empty", "unknown",
+})
+
+MAX_TEXT_PAGES = 30          # pages read for the text layer (page count is always complete)
+MAX_TEXT_CHARS = 200_000     # characters of text kept
+MIN_TEXT_LETTERS = 40        # letters needed to call it a text layer rather than a scan
+MAX_FIELDS = 1_000           # AcroForm fields kept
+
+
+@dataclass(frozen=True)
+class Inspection:
+    kind: str            # one of KINDS: "pdf", "jpeg", "png", "gif", "tiff", "heic", "bmp", "webp",
+                         # "docx", "xlsx", "pptx", "odt", "ods", "odp", "doc", "xls", "ppt", "msg",
+                         # "rtf", "zip", "rar", "7z", "gzip", "html", "text", "empty", "unknown"
+    size: int
+    is_pdf: bool = False
+    opens: bool = False          # a PDF that could be opened and its pages read
+    encrypted: bool = False      # a PDF that needs a password we do not have
+    broken: bool = False         # a PDF that is damaged / truncated
+    pages: int = 0
+    has_text: bool = False       # a text layer with real words (not a bare scan)
+    text: str = ""               # extracted text, capped (first ~200k chars)
+    fields: dict[str, str] = field(default_factory=dict)  # AcroForm {name: value}, "" when empty
+    problem: str | None = None   # None when usable; else one of: "empty", "too_large", "not_pdf",
+                                 # "encrypted", "broken"
+    detail: str = ""             # short technical reason for the case view (never patient data)
+
+
+def inspect_document(filename: str, data: bytes, *, max_bytes: int = 25 * 1024 * 1024) -> Inspection:
+    """Judge one attachment. `filename` is not used to decide anything; it is accepted so callers
+    pass what they have and so a future detail can mention it. Never raises."""
+    size = len(data)
+    if size == 0:
+        return Inspection(kind="empty", size=0, problem="empty", detail="the file is empty")
+    kind = sniff_kind(data)
+    if size > max_bytes:
+        return Inspection(kind=kind, size=size, is_pdf=kind == "pdf", problem="too_large",
+                          detail=f"{size} bytes, more than the limit of {max_bytes}")
+    if kind != "pdf":
+        return Inspection(kind=kind, size=size, problem="not_pdf", detail=f"the file is {kind}, not PDF")
+    try:
+        return _inspect_pdf(data)
+    except Exception as exc:  # the boundary: whatever a hostile PDF makes a library do
+        return _broken(size, f"unexpected {type(exc).__name__}")
+
+
+# --- file type by content -------------------------------------------------------------------------
+
+_OBJ_RE = re.compile(rb"\d+\s+\d+\s+obj\b")
+
+
+def sniff_kind(data: bytes) -> str:
+    """The file type from its first bytes (and container member names). Never raises."""
+    if not data:
+        return "empty"
+    head = data[:1024]
+    if b"%PDF-" in head:
+        return "pdf"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "gif"
+    if head.startswith((b"II*\x00", b"MM\x00*")):
+        return "tiff"
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return "webp"
+    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
+        return "heic"
+    if _is_bmp(head):
+        return "bmp"
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")):
+        return _zip_kind(data)
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return _ole_kind(data)
+    if head.startswith(b"{\\rtf"):
+        return "rtf"
+    if head.startswith(b"Rar!\x1a\x07"):
+        return "rar"
+    if head.startswith(b"7z\xbc\xaf\x27\x1c"):
+        return "7z"
+    if head.startswith(b"\x1f\x8b"):
+        return "gzip"
+    # A PDF without its header line (readers accept these): objects up front, a trailer at the end.
+    if _OBJ_RE.search(head) and (b"startxref" in data[-2048:] or b"%%EOF" in data[-2048:]):
+        return "pdf"
+    return _text_kind(head)
+
+
+_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"avif"}
+_BMP_DIB_SIZES = {12, 40, 52, 56, 64, 108, 124}
+
+
+def _is_bmp(head: bytes) -> bool:
+    return len(head) >= 18 and head.startswith(b"BM") and int.from_bytes(head[14:18], "little") in _BMP_DIB_SIZES
+
+
+_ODF_KINDS = {
+    b"application/vnd.oasis.opendocument.text": "odt",
+    b"application/vnd.oasis.opendocument.spreadsheet": "ods",
+    b"application/vnd.oasis.opendocument.presentation": "odp",
+}
+
+
+def _zip_kind(data: bytes) -> str:
+    try:
+        names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    except Exception:  # truncated or odd zip: read the names in the local file headers instead
+        names = _local_header_names(data)
+    # ODF: the first member is "mimetype", stored uncompressed right after its local header.
+    if data[30:38] == b"mimetype":
+        for mimetype, kind in _ODF_KINDS.items():
+            if data[38:38 + len(mimetype)] == mimetype:
+                return kind
+    if any(n.startswith("word/") for n in names):
+        return "docx"
+    if any(n.startswith("xl/") for n in names):
+        return "xlsx"
+    if any(n.startswith("ppt/") for n in names):
+        return "pptx"
+    return "zip"
+
+
+def _local_header_names(data: bytes, limit: int = 1000) -> list[str]:
+    names: list[str] = []
+    at = data.find(b"PK\x03\x04")
+    while at >= 0 and len(names) < limit:
+        length = int.from_bytes(data[at + 26:at + 28], "little")
+        names.append(data[at + 30:at + 30 + length].decode("cp437"))
+        at = data.find(b"PK\x03\x04", at + 30 + length)
+    return names
+
+
+def _ole_kind(data: bytes) -> str:
+    """OLE2 compound file: directory entry names are UTF-16LE; look for the telling stream."""
+    def has(name: str) -> bool:
+        return name.encode("utf-16-le") in data
+    if has("WordDocument"):
+        return "doc"
+    if has("Workbook") or has("Book\x00"):
+        return "xls"
+    if has("PowerPoint Document"):
+        return "ppt"
+    if has("__substg1.0_") or has("__properties_version1.0"):
+        return "msg"
+    return "unknown"
+
+
+_HTML_RE = re.compile(rb"<(!doctype\s+html|html[\s>]|head[\s>]|body[\s>])", re.I)
+
+
+def _text_kind(head: bytes) -> str:
+    sample = head.lstrip(b"\xef\xbb\xbf\xff\xfe \t\r\n")
+    if _HTML_RE.search(sample[:1024]):
+        return "html"
+    if b"\x00" in head:
+        return "unknown"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not just a multi-byte character cut at the sample's end
+            printable = sum(32 <= b < 127 or b in (9, 10, 13) or b >= 160 for b in head)
+            if printable < 0.95 * len(head):
+                return "unknown"
+    return "text"
+
+
+# --- PDF ------------------------------------------------------------------------------------------
+
+def _broken(size: int, detail: str, *, pages: int = 0) -> Inspection:
+    return Inspection(kind="pdf", size=size, is_pdf=True, broken=True, pages=pages,
+                      problem="broken", detail=detail)
+
+
+def _inspect_pdf(data: bytes) -> Inspection:
+    size = len(data)
+    notes: list[str] = []
+    # No external jbig2dec process for hostile input; pypdf's decompression limits stay in force.
+    with apply_configuration(jbig2dec_binary=None):
+        try:
+            reader = PdfReader(io.BytesIO(data), strict=False)
+        except Exception as exc:
+            return _broken(size, f"cannot be opened ({type(exc).__name__})")
+
+        if reader.is_encrypted:
+            try:
+                opened = reader.decrypt("") != PasswordType.NOT_DECRYPTED
+            except Exception as exc:
+                return _broken(size, f"encryption cannot be read ({type(exc).__name__})")
+            if not opened:
+                return Inspection(kind="pdf", size=size, is_pdf=True, encrypted=True, problem="encrypted",
+                                  detail="password protected")
+            notes.append("encrypted, opens without a password")
+
+        try:
+            pages = len(reader.pages)
+        except Exception as exc:
+            return _broken(size, f"pages cannot be read ({type(exc).__name__})")
+        if pages == 0:
+            return _broken(size, "no pages")
+        if b"%%EOF" not in data:
+            return _broken(size, "truncated (no end-of-file marker)", pages=pages)
+
+        text, errors = _extract_text(reader, pages)
+        if errors:
+            notes.append(f"text unreadable on {len(errors)} page(s) ({', '.join(sorted(set(errors)))})")
+        fields = _fields(reader, notes)
+
+    has_text = sum(ch.isalpha() for ch in text) >= MIN_TEXT_LETTERS
+    if not has_text:
+        notes.append("no text layer (scan?)")
+    if pages > MAX_TEXT_PAGES:
+        notes.append(f"text read from the first {MAX_TEXT_PAGES} of {pages} pages")
+    return Inspection(kind="pdf", size=size, is_pdf=True, opens=True, pages=pages, has_text=has_text,
+                      text=text, fields=fields, detail="; ".join(notes))
+
+
+def _extract_text(reader, pages: int) -> tuple[str, list[str]]:
+    parts: list[str] = []
+    errors: list[str] = []
+    total = 0
+    for index in range(min(pages, MAX_TEXT_PAGES)):
+        try:
+            chunk = reader.pages[index].extract_text() or ""
+        except Exception as exc:  # DependencyError, DeprecationError, LimitReachedError, RecursionError...
+            errors.append(type(exc).__name__)
+            continue
+        parts.append(chunk[:MAX_TEXT_CHARS - total])
+        total += len(parts[-1])
+        if total >= MAX_TEXT_CHARS:
+            break
+    return "\n\n".join(parts), errors
+
+
+def _fields(reader, notes: list[str]) -> dict[str, str]:
+    try:
+        raw = reader.get_fields() or {}
+    except Exception as exc:
+        notes.append(f"form fields unreadable ({type(exc).__name__})")
+        return {}
+    fields: dict[str, str] = {}
+    for name, spec in list(raw.items())[:MAX_FIELDS]:
+        try:
+            value = spec.get("/V") if hasattr(spec, "get") else None
+            fields[str(name)] = _field_value(value).strip()
+        except Exception:
+            fields[str(name)] = ""
+    return fields
+
+
+def _field_value(value) -> str:
+    """A field value as plain text: names lose their slash ("/Yes" -> "Yes"), lists are joined."""
+    if value is None:
+        return ""
+    if hasattr(value, "get_object"):
+        value = value.get_object()
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_field_value(v) for v in value)
+    if isinstance(value, NullObject):
+        return ""
+    if isinstance(value, NameObject):
+        return str(value)[1:]
+    if isinstance(value, ByteStringObject):
+        return bytes(value).decode("latin-1")
+    return str(value)

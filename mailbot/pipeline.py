@@ -1,0 +1,208 @@
+"""The intake shell: one raw message -> parse, look up, decide (pure), apply in ONE transaction.
+
+The Decision is computed by pure code from what is looked up here; this module only reads
+and writes. Nothing leaves the process (no mail sent, no IMAP move) until the commit is done.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailbot.blank_forms_cache import blank_form
+from mailbot.checks.automatic import automatic_reason
+from mailbot.clock import Clock
+from mailbot.config import Config
+from mailbot.forms import fields_from_body
+from mailbot.parse import ParsedMessage, parse_message
+from mailbot.replies.render import Renderer
+from mailbot.rulebook.models import Rulebook
+from mailbot.store import cases as case_store
+from mailbot.store.files import FileStore, sha256
+from mailbot.store.models import Case, Document, Event, InboundMessage, OutboxMessage
+from mailbot.workflow.attachments import assess
+from mailbot.workflow.intake import Office, decide
+from mailbot.workflow.model import Decision
+from mailbot.workflow.routing import Candidates, choose_case, find_refs, form_names_other_patient, sender_role
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Outcome:
+    """What happened to one message; `replies` are (recipients, subject, raw) as queued."""
+
+    disposition: str
+    case_ref: str | None
+    decision: Decision | None
+    replies: list[tuple[list[str], str, bytes]] = field(default_factory=list)
+    already_done: bool = False
+
+
+def dedup_key(msg: ParsedMessage, raw: bytes) -> str:
+    """The same message delivered twice (or re-read after a crash) maps to one key."""
+    if msg.message_id:
+        return "mid:" + hashlib.sha256(f"{msg.message_id}\0{msg.from_addr}".encode()).hexdigest()
+    normalised = re.sub(rb"\r\n|\r", b"\n", raw)
+    return "raw:" + hashlib.sha256(normalised).hexdigest()
+
+
+class Intake:
+    def __init__(self, config: Config, rulebook: Rulebook, sessions: sessionmaker[Session], files: FileStore,
+                 renderer: Renderer, clock: Clock):
+        self.config = config
+        self.rulebook = rulebook
+        self.sessions = sessions
+        self.files = files
+        self.renderer = renderer
+        self.clock = clock
+        off = config.office
+        self.office = Office(name=off.name, address=off.address, languages=tuple(off.languages))
+        self.own_addresses = {off.address.lower()}
+        self.sent_id = re.compile(rf"<({re.escape(off.case_prefix)}-\d{{4}}-\d{{5}})\.[^<>@\s]+@{re.escape(off.domain)}>", re.I)
+
+    # -- the one public step ---------------------------------------------------------------
+    def process(self, raw: bytes, *, dry_run: bool = False) -> Outcome:
+        msg = parse_message(raw)
+        key = dedup_key(msg, raw)
+        with self.sessions() as session:
+            if session.execute(select(InboundMessage.id).where(InboundMessage.dedup_key == key)).first():
+                return Outcome("duplicate", None, None, already_done=True)
+            outcome = self._process(session, msg, raw, key, dry_run)
+            if dry_run:
+                session.rollback()
+            else:
+                session.commit()
+            return outcome
+
+    def _process(self, session: Session, msg: ParsedMessage, raw: bytes, key: str, dry_run: bool) -> Outcome:
+        now = self.clock.now()
+        automatic = automatic_reason(msg, self.own_addresses)
+        max_bytes = self.config.office.max_attachment_mb * 1024 * 1024
+        seen: set[str] = set()
+        attachments = []
+        for att in msg.attachments:
+            digest = sha256(att.data)
+            if digest in seen:
+                continue
+            seen.add(digest)
+            attachments.append(assess(att, self.rulebook, max_bytes=max_bytes, known_hashes=frozenset()))
+
+        # Which case? (thread, then ref, then the sender's one open case)
+        cited = [msg.in_reply_to, *msg.references]
+        by_thread = case_store.by_sent_message_ids(session, cited)
+        if by_thread is None and automatic:
+            found = self.sent_id.findall(raw.decode("latin-1"))  # a bounce quotes our Message-ID
+            by_thread = case_store.by_ref(session, found[0]) if found else None
+        by_reference = None
+        for ref in find_refs(msg.subject, self.config.office.case_prefix) + \
+                find_refs(msg.text, self.config.office.case_prefix):
+            by_reference = case_store.by_ref(session, ref)
+            if by_reference is not None:
+                break
+        sender_cases = case_store.open_cases_awaiting_documents(session, msg.from_addr) if msg.from_addr else []
+        views = {c.id: case_store.view(c) for c in filter(None, [by_thread, by_reference, *sender_cases])}
+        form_here: dict[str, str] = dict(fields_from_body(msg.text))
+        for a in attachments:
+            form_here.update(a.form_fields)
+        other_patient = any(form_names_other_patient(form_here, views[c.id]) for c in sender_cases)
+        route = choose_case(Candidates(
+            by_thread=views[by_thread.id] if by_thread else None,
+            by_reference=views[by_reference.id] if by_reference else None,
+            sender_open=tuple(views[c.id] for c in sender_cases)), carries_form_for_other_patient=other_patient)
+        case = next((c for c in (by_thread, by_reference, *sender_cases)
+                     if c is not None and route.case is not None and c.ref == route.case.ref), None)
+        if case is not None:
+            known = frozenset(d.sha256 for d in case.documents)
+            attachments = [dataclasses.replace(a, duplicate=a.sha256 in known) for a in attachments]
+        role = sender_role(msg.from_addr, route.case, self.rulebook)
+        decision = decide(msg, tuple(attachments), route, role, automatic, self.rulebook, self.office)
+        return self._apply(session, decision, msg, raw, key, case, now, dry_run)
+
+    # -- applying a Decision ----------------------------------------------------------------
+    def _apply(self, session: Session, d: Decision, msg: ParsedMessage, raw: bytes, key: str,
+               case: Case | None, now, dry_run: bool) -> Outcome:
+        raw_digest = sha256(raw) if dry_run else self.files.put(raw)
+        if d.new_case:
+            ref = case_store.next_ref(session, self.config.office.case_prefix, now.astimezone(self.config.office.zone).year)
+            case = Case(ref=ref, state=d.state_after or "awaiting_documents", language=d.language,
+                        requestor_email=msg.reply_address or msg.from_addr, condition_id=d.condition_id,
+                        form=d.form, consent=d.consent, findings=[], opened_at=now, updated_at=now)
+            session.add(case)
+            session.flush()
+        inbound = InboundMessage(
+            dedup_key=key, case_id=case.id if case is not None else None, message_id=msg.message_id[:998],
+            from_addr=msg.from_addr, raw_sha256=raw_digest, received_at=now, disposition=d.disposition,
+            role=d.sender_role, summary={"attachments": [a.filename for a in d.attachments],
+                                         "defects": list(msg.defects)[:20], "reason": d.reason})
+        session.add(inbound)
+        session.flush()
+        if case is None:
+            return Outcome(d.disposition, None, d)
+
+        if d.disposition == "filed":
+            for a in d.attachments:
+                if a.duplicate:
+                    continue
+                # the bytes are content-addressed; store them before the commit that refers to them
+                data = next(x.data for x in msg.attachments if sha256(x.data) == a.sha256)
+                if not dry_run:
+                    self.files.put(data)
+                session.add(Document(
+                    case_id=case.id, inbound_id=inbound.id, filename=a.filename[:255], sha256=a.sha256,
+                    size=a.size, kind=a.kind, doc_types=list(a.doc_types), pages=a.pages, has_text=a.has_text,
+                    problem=a.problem, name_ok=a.name_ok, name_reason=a.name_reason, suggestion=a.suggestion,
+                    detail=a.detail[:500], received_at=now))
+            case.form = d.form
+            case.consent = d.consent
+            case.language = d.language
+            case.condition_id = d.condition_id
+            case.findings = [f.as_dict() for f in d.findings if f.blocking]
+            if d.state_after and d.state_after != case.state:
+                case.state = d.state_after
+                if d.state_after == "in_triage":
+                    case.completed_at = now
+            case.updated_at = now
+        for kind, detail in d.events:
+            session.add(Event(case_id=case.id, at=now, kind=kind, detail={**detail, "inbound_id": inbound.id}))
+        session.flush()
+        outcome = Outcome(d.disposition, case.ref, d)
+        self._queue_replies(session, d, msg, key, case, now, outcome)
+        return outcome
+
+    def _queue_replies(self, session: Session, d: Decision, msg: ParsedMessage, key: str, case: Case, now,
+                       outcome: Outcome) -> None:
+        stem = hashlib.sha256(key.encode()).hexdigest()[:12]
+        for i, spec in enumerate(d.replies):
+            message_id = f"<{case.ref}.{stem}.{i}@{self.config.office.domain}>"
+            attachments: list[tuple[str, bytes]] = [
+                (blank_name, blank_form(form, spec.language)) for form in spec.blank_forms
+                for blank_name in [_blank_filename(form, spec.language)]]
+            for digest, filename in spec.documents:
+                data = next((x.data for x in msg.attachments if sha256(x.data) == digest), None)
+                attachments.append((filename, data if data is not None else self.files.get(digest)))
+            rendered = self.renderer.render(spec, case_ref=case.ref, message_id=message_id, date=now,
+                                            in_reply_to=msg.message_id, references=msg.references,
+                                            attachments=attachments)
+            session.add(OutboxMessage(
+                case_id=case.id, message_id=message_id, purpose=spec.purpose, sender=self.config.office.address,
+                recipients=list(spec.to), subject=rendered.subject, raw=rendered.raw, status="queued",
+                next_attempt_at=now, created_at=now))
+            session.add(Event(case_id=case.id, at=now, kind="reply_queued",
+                              detail={"purpose": spec.purpose, "to": list(spec.to), "message_id": message_id}))
+            outcome.replies.append((list(spec.to), rendered.subject, rendered.raw))
+
+
+def _blank_filename(form: str, language: str) -> str:
+    names = {("request_form", "en"): "second_opinion_request_form.pdf",
+             ("request_form", "it"): "modulo_richiesta_secondo_parere.pdf",
+             ("consent_form", "en"): "patient_consent_form.pdf",
+             ("consent_form", "it"): "modulo_consenso_paziente.pdf"}
+    return names.get((form, language), f"{form}.pdf")

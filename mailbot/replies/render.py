@@ -1,0 +1,70 @@
+"""ReplySpec -> bytes of a MIME message. Pure given the template folder.
+
+A template's first line is `Subject: ...`; the rest is the text body. The case ref in square
+brackets is prefixed to every subject so any reply finds its case (SPEC §7).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from datetime import datetime
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from mailbot.replies.html import text_to_html
+from mailbot.workflow.model import ReplySpec
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    raw: bytes
+
+
+class Renderer:
+    def __init__(self, template_dir: Path, *, office_name: str, office_address: str):
+        self.env = Environment(loader=FileSystemLoader(str(template_dir)), undefined=StrictUndefined,
+                               trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                               autoescape=False)
+        self.office_name = office_name
+        self.office_address = office_address
+
+    def text(self, purpose: str, language: str, context: dict) -> tuple[str, str]:
+        name = f"{purpose}.{language}.txt.j2"
+        rendered = self.env.get_template(name).render(**context)
+        first, _, body = rendered.partition("\n")
+        if not first.startswith("Subject:"):
+            raise ValueError(f"template {name} must start with a 'Subject:' line")
+        return first[len("Subject:"):].strip(), body.strip("\n") + "\n"
+
+    def render(self, spec: ReplySpec, *, case_ref: str | None, message_id: str, date: datetime,
+               in_reply_to: str = "", references: tuple[str, ...] = (),
+               attachments: list[tuple[str, bytes]] = ()) -> Rendered:
+        context = {**spec.context, "case_ref": case_ref or ""}
+        subject, body = self.text(spec.purpose, spec.language, context)
+        if case_ref:
+            subject = f"[{case_ref}] {subject}"
+        msg = EmailMessage()
+        msg["From"] = formataddr((self.office_name, self.office_address))
+        msg["To"] = ", ".join(spec.to)
+        msg["Subject"] = subject
+        msg["Date"] = format_datetime(date)
+        msg["Message-ID"] = message_id
+        if in_reply_to:
+            msg["In-Reply-To"] = in_reply_to
+        refs = [r for r in references if r] + ([in_reply_to] if in_reply_to and in_reply_to not in references else [])
+        if refs:
+            msg["References"] = " ".join(refs[-20:])
+        msg["Auto-Submitted"] = spec.auto_submitted
+        msg["X-Auto-Response-Suppress"] = "All"
+        msg["Content-Language"] = spec.language
+        if case_ref:
+            msg["X-Mailbot-Case"] = case_ref
+        msg.set_content(body, subtype="plain", charset="utf-8")
+        msg.add_alternative(text_to_html(body, subject), subtype="html", charset="utf-8")
+        for filename, data in attachments:
+            msg.add_attachment(data, maintype="application", subtype="pdf", filename=filename)
+        return Rendered(subject=subject, raw=bytes(msg))

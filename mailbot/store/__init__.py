@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models and repositories, and content-addressed files on disk."""

@@ -1,0 +1,58 @@
+"""Case queries and updates the pipeline needs: refs, lookups, snapshots for the pure core."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from mailbot.store.models import Case, CaseCounter, OutboxMessage
+from mailbot.workflow.model import CaseView, StoredDocument
+
+
+def next_ref(session: Session, prefix: str, year: int) -> str:
+    """Hand out the next ref of the year; row-locked so parallel workers never share one."""
+    for _ in range(3):
+        counter = session.execute(
+            select(CaseCounter).where(CaseCounter.year == year).with_for_update()).scalar_one_or_none()
+        if counter is None:
+            try:
+                with session.begin_nested():
+                    counter = CaseCounter(year=year, last=0)
+                    session.add(counter)
+                    session.flush()
+            except IntegrityError:
+                continue
+        counter.last += 1
+        session.flush()
+        return f"{prefix}-{year}-{counter.last:05d}"
+    raise RuntimeError("could not allocate a case reference")
+
+
+def view(case: Case) -> CaseView:
+    return CaseView(
+        ref=case.ref, state=case.state, language=case.language, requestor_email=case.requestor_email,
+        form=dict(case.form or {}), consent=dict(case.consent or {}),
+        documents=tuple(StoredDocument(d.filename, d.sha256, tuple(d.doc_types or ()),
+                                       d.problem is None and d.name_ok) for d in case.documents),
+    )
+
+
+def by_ref(session: Session, ref: str) -> Case | None:
+    return session.execute(select(Case).where(Case.ref == ref.upper())).scalar_one_or_none()
+
+
+def by_sent_message_ids(session: Session, message_ids: list[str]) -> Case | None:
+    ids = [m for m in message_ids if m]
+    if not ids:
+        return None
+    row = session.execute(
+        select(OutboxMessage.case_id).where(OutboxMessage.message_id.in_(ids), OutboxMessage.case_id.is_not(None))
+        .order_by(OutboxMessage.id.desc()).limit(1)).scalar_one_or_none()
+    return session.get(Case, row) if row is not None else None
+
+
+def open_cases_awaiting_documents(session: Session, requestor: str) -> list[Case]:
+    return list(session.execute(
+        select(Case).where(Case.requestor_email == requestor.lower(), Case.state == "awaiting_documents")
+        .order_by(Case.id)).scalars())

@@ -1,0 +1,127 @@
+"""Database schema (SQLAlchemy 2). One row per case, inbound message, document, event, outbox mail.
+
+Everything a decision needs is here or on disk by content hash; the raw message is kept so any
+decision can be replayed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class CaseCounter(Base):
+    """Last sequence number handed out per year: refs are never reused, even after deletion."""
+
+    __tablename__ = "case_counters"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(32), unique=True)
+    state: Mapped[str] = mapped_column(String(32), index=True)
+    language: Mapped[str] = mapped_column(String(2))
+    requestor_email: Mapped[str] = mapped_column(String(320), index=True)
+    condition_id: Mapped[str | None] = mapped_column(String(64))
+    form: Mapped[dict[str, Any]] = mapped_column(default=dict)   # merged request-form fields
+    consent: Mapped[dict[str, Any]] = mapped_column(default=dict)  # consent-form fields
+    findings: Mapped[list[Any]] = mapped_column(default=list)    # latest completeness findings
+    opened_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+    documents: Mapped[list["Document"]] = relationship(back_populates="case", order_by="Document.id")
+    events: Mapped[list["Event"]] = relationship(back_populates="case", order_by="Event.id")
+
+
+class InboundMessage(Base):
+    __tablename__ = "inbound_messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedup_key: Mapped[str] = mapped_column(String(128), unique=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"), index=True)
+    message_id: Mapped[str] = mapped_column(String(998), default="")
+    from_addr: Mapped[str] = mapped_column(String(320), default="")
+    raw_sha256: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime]
+    disposition: Mapped[str] = mapped_column(String(32))  # filed | automatic | quarantined | stranger
+    role: Mapped[str] = mapped_column(String(32), default="")  # requestor, patient, triage, ...
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)  # subject, attachment names
+
+
+class Document(Base):
+    __tablename__ = "documents"
+    __table_args__ = (UniqueConstraint("case_id", "sha256", name="uq_document_per_case"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    inbound_id: Mapped[int] = mapped_column(ForeignKey("inbound_messages.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(16))
+    doc_types: Mapped[list[Any]] = mapped_column(default=list)
+    pages: Mapped[int] = mapped_column(default=0)
+    has_text: Mapped[bool] = mapped_column(default=False)
+    problem: Mapped[str | None] = mapped_column(String(32))
+    name_ok: Mapped[bool] = mapped_column(default=True)
+    name_reason: Mapped[str | None] = mapped_column(String(32))
+    suggestion: Mapped[str | None] = mapped_column(String(255))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[datetime]
+
+    case: Mapped[Case] = relationship(back_populates="documents")
+
+
+class Event(Base):
+    """The case timeline: every message in and out, every state change and action."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(48))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    case: Mapped[Case] = relationship(back_populates="events")
+
+
+class OutboxMessage(Base):
+    """A reply queued in the same transaction as the case change; the sender drains it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    purpose: Mapped[str] = mapped_column(String(64))
+    sender: Mapped[str] = mapped_column(String(320))
+    recipients: Mapped[list[Any]] = mapped_column()
+    subject: Mapped[str] = mapped_column(Text)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued | sent | failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class AuditLine(Base):
+    """What remains of a purged case: no names, no documents."""
+
+    __tablename__ = "audit"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime]
+    action: Mapped[str] = mapped_column(String(48))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)

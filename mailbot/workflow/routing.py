@@ -1,0 +1,73 @@
+"""Which case an inbound message belongs to (SPEC §7), and who its sender is on that case. Pure."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from mailbot.rulebook.models import Rulebook
+from mailbot.workflow.model import CaseView
+
+
+def ref_pattern(prefix: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![A-Za-z0-9]){re.escape(prefix)}-(\d{{4}})-(\d{{5}})(?![0-9])", re.I)
+
+
+def find_refs(text: str, prefix: str) -> list[str]:
+    """Case refs in order of appearance, upper-cased, without repeats."""
+    seen: list[str] = []
+    for m in ref_pattern(prefix).finditer(text or ""):
+        ref = f"{prefix}-{m.group(1)}-{m.group(2)}"
+        if ref not in seen:
+            seen.append(ref)
+    return seen
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """What the shell looked up for one message."""
+
+    by_thread: CaseView | None          # a case whose outgoing Message-ID this message cites
+    by_reference: CaseView | None       # the case named by the first ref in subject/body
+    sender_open: tuple[CaseView, ...]   # open cases awaiting documents whose requestor is the sender
+
+
+@dataclass(frozen=True)
+class Route:
+    case: CaseView | None
+    how: str    # thread | reference | sender | new
+
+
+def choose_case(c: Candidates, *, carries_form_for_other_patient: bool) -> Route:
+    if c.by_thread is not None:
+        return Route(c.by_thread, "thread")
+    if c.by_reference is not None:
+        return Route(c.by_reference, "reference")
+    if len(c.sender_open) == 1 and not carries_form_for_other_patient:
+        return Route(c.sender_open[0], "sender")
+    return Route(None, "new")
+
+
+def sender_role(address: str, case: CaseView | None, rulebook: Rulebook) -> str:
+    """The sender's role on the case: staff roles first (by rules), then the case's parties."""
+    address = address.lower()
+    staff = rulebook.staff
+    if any(m.email.lower() == address for m in staff.admins):
+        return "admin"
+    if any(m.email.lower() == address for m in staff.triage):
+        return "triage"
+    if any(m.email.lower() == address for m in staff.specialists):
+        return "specialist"
+    if case is None:
+        return "requestor"
+    if address == case.requestor_email.lower():
+        return "requestor"
+    if case.patient_email and address == case.patient_email:
+        return "patient"
+    return "stranger"
+
+
+def form_names_other_patient(form: dict[str, str], case: CaseView) -> bool:
+    from mailbot.forms import fold
+    new, old = fold(form.get("patient_name", "")), fold(case.form.get("patient_name", ""))
+    return bool(new and old and new != old)
