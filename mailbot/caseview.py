@@ -1,0 +1,78 @@
+"""`mailbot cases` and `mailbot case REF`: plain-text views for office admins."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from mailbot.store.models import Case, Document, Event, InboundMessage, OutboxMessage
+
+
+MESSAGE_EVENTS = ("message_received", "staff_message", "stranger_message", "automatic_message")
+
+
+def _table(rows: list[list[str]], headers: list[str]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)] if rows else [len(h) for h in headers]
+    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+
+
+def cases_table(app, state: str | None = None) -> str:
+    zone = app.config.office.zone
+    with app.sessions() as session:
+        query = select(Case).order_by(Case.id)
+        if state:
+            query = query.where(Case.state == state)
+        cases = list(session.execute(query).scalars())
+        counts = dict(session.execute(select(Document.case_id, func.count()).group_by(Document.case_id)).all())
+        rows = [[c.ref, c.state, c.opened_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                 c.updated_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"), c.language, c.condition_id or "-",
+                 str(counts.get(c.id, 0)), str(len(c.findings or []))] for c in cases]
+    if not rows:
+        return "no cases" + (f" in state {state}" if state else "")
+    return _table(rows, ["ref", "state", "opened", "updated", "lang", "condition", "docs", "open findings"])
+
+
+def case_detail(app, ref: str) -> str | None:
+    zone = app.config.office.zone
+    when = lambda dt: dt.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    with app.sessions() as session:
+        case = session.execute(select(Case).where(Case.ref == ref.upper())).scalar_one_or_none()
+        if case is None:
+            return None
+        form = case.form or {}
+        out = [f"Case {case.ref}: {case.state}  (language {case.language}, opened {when(case.opened_at)})", "",
+               "Parties:",
+               f"  requestor: {form.get('requestor_name', '')} <{case.requestor_email}> as {form.get('requestor_role', '?')}",
+               f"  patient:   {form.get('patient_name', '?')}, born {form.get('patient_birth_date', '?')}"
+               + (f" <{form['patient_email']}>" if form.get("patient_email") else ""),
+               f"  condition: {case.condition_id or form.get('condition', '?')}; consultation: {form.get('consultation_type', '-')}",
+               f"  delivery: {form.get('delivery', 'email')}; share with referring physician: "
+               f"{form.get('share_with_referring_physician', 'no')}",
+               f"  consent:   {'yes' if case.consent else 'no'}", ""]
+        if form.get("clinical_question"):
+            out += [f"Clinical question: {form['clinical_question']}", ""]
+        out.append("Open findings:" if case.findings else "Open findings: none (complete)")
+        for f in case.findings or []:
+            out.append(f"  - {f['code']}: {f.get('subject', '')}")
+        out += ["", "Documents:"]
+        for d in case.documents:
+            verdict = d.problem or ("badly named" + (f" (suggest {d.suggestion})" if d.suggestion else "")
+                                    if not d.name_ok else "ok")
+            out.append(f"  - {d.filename}  [{d.kind}, {d.pages} p., {', '.join(d.doc_types) or 'unclassified'}] {verdict}")
+        if not case.documents:
+            out.append("  none")
+        out += ["", "Timeline:"]
+        inbound = {m.id: m for m in session.execute(
+            select(InboundMessage).where(InboundMessage.case_id == case.id)).scalars()}
+        for e in session.execute(select(Event).where(Event.case_id == case.id).order_by(Event.id)).scalars():
+            detail = dict(e.detail or {})
+            src = inbound.get(detail.pop("inbound_id", None))
+            who = f" from {src.from_addr} ({src.role})" if src is not None and e.kind in MESSAGE_EVENTS else ""
+            extra = ", ".join(f"{k}={v}" for k, v in detail.items() if v not in (None, "", [], {}))
+            out.append(f"  {when(e.at)}  {e.kind}{who}" + (f": {extra}" if extra else ""))
+        out += ["", "Outgoing mail:"]
+        for m in session.execute(select(OutboxMessage).where(OutboxMessage.case_id == case.id)
+                                 .order_by(OutboxMessage.id)).scalars():
+            out.append(f"  {when(m.created_at)}  {m.status:<6} {m.purpose} -> {', '.join(m.recipients)}"
+                       + (f" (attempts {m.attempts}: {m.last_error})" if m.last_error else ""))
+    return "\n".join(out)
