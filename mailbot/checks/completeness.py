@@ -21,7 +21,9 @@ class DocumentFacts:
 
 
 def provided_types(documents: list[DocumentFacts]) -> set[str]:
-    return {t for d in documents if d.usable for t in d.doc_types}
+    """Each usable document counts as its best type only: a histology report that mentions the
+    mammography must not also satisfy "a breast imaging report". Better to ask than to assume."""
+    return {d.doc_types[0] for d in documents if d.usable and d.doc_types}
 
 
 def check_completeness(

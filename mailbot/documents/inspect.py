@@ -80,7 +80,7 @@ def sniff_kind(data: bytes) -> str:
     if not data:
         return "empty"
     head = data[:1024]
-    if b"%PDF-" in head:
+    if head.startswith(b"%PDF-"):
         return "pdf"
     if head.startswith(b"\xff\xd8\xff"):
         return "jpeg"
@@ -108,7 +108,10 @@ def sniff_kind(data: bytes) -> str:
         return "7z"
     if head.startswith(b"\x1f\x8b"):
         return "gzip"
-    # A PDF without its header line (readers accept these): objects up front, a trailer at the end.
+    # PDF readers accept a header anywhere in the first 1024 bytes, and even none at all when the
+    # file has objects up front and a trailer at the end.
+    if b"%PDF-" in head:
+        return "pdf"
     if _OBJ_RE.search(head) and (b"startxref" in data[-2048:] or b"%%EOF" in data[-2048:]):
         return "pdf"
     return _text_kind(head)
@@ -194,9 +197,8 @@ def _text_kind(head: bytes) -> str:
 
 # --- PDF ------------------------------------------------------------------------------------------
 
-def _broken(size: int, detail: str, *, pages: int = 0) -> Inspection:
-    return Inspection(kind="pdf", size=size, is_pdf=True, broken=True, pages=pages,
-                      problem="broken", detail=detail)
+def _broken(size: int, detail: str) -> Inspection:
+    return Inspection(kind="pdf", size=size, is_pdf=True, broken=True, problem="broken", detail=detail)
 
 
 def _inspect_pdf(data: bytes) -> Inspection:
@@ -225,8 +227,6 @@ def _inspect_pdf(data: bytes) -> Inspection:
             return _broken(size, f"pages cannot be read ({type(exc).__name__})")
         if pages == 0:
             return _broken(size, "no pages")
-        if b"%%EOF" not in data:
-            return _broken(size, "truncated (no end-of-file marker)", pages=pages)
 
         text, errors = _extract_text(reader, pages)
         if errors:
@@ -285,8 +285,8 @@ def _field_value(value) -> str:
         return ", ".join(_field_value(v) for v in value)
     if isinstance(value, NullObject):
         return ""
-    if isinstance(value, NameObject):
-        return str(value)[1:]
+    if isinstance(value, NameObject):  # check box / radio state; "/Off" is an unticked box
+        return "" if value == "/Off" else str(value)[1:]
     if isinstance(value, ByteStringObject):
         return bytes(value).decode("latin-1")
     return str(value)

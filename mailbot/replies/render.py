@@ -60,11 +60,11 @@ class Renderer:
             msg["References"] = " ".join(refs[-20:])
         msg["Auto-Submitted"] = spec.auto_submitted
         msg["X-Auto-Response-Suppress"] = "All"
-        msg["Content-Language"] = spec.language
         if case_ref:
             msg["X-Mailbot-Case"] = case_ref
         msg.set_content(body, subtype="plain", charset="utf-8")
         msg.add_alternative(text_to_html(body, subject), subtype="html", charset="utf-8")
         for filename, data in attachments:
             msg.add_attachment(data, maintype="application", subtype="pdf", filename=filename)
+        msg["Content-Language"] = spec.language  # after set_content, which drops Content-* headers
         return Rendered(subject=subject, raw=bytes(msg))

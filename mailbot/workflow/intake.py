@@ -167,7 +167,7 @@ def _intake(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], rou
 
 
 def _doc_line(d: StoredDocument, language: str, rulebook: Rulebook) -> dict[str, Any]:
-    return {"filename": d.filename, "types": [rulebook.title(t, language) for t in d.doc_types]}
+    return {"filename": d.filename, "types": [rulebook.title(t, language) for t in d.doc_types[:1]]}
 
 
 def _context(form: dict[str, str], language: str, rulebook: Rulebook, office: Office, route: Route,
@@ -204,7 +204,7 @@ def _context(form: dict[str, str], language: str, rulebook: Rulebook, office: Of
             entry["types"] = [rulebook.title(t, language) for t in f.detail.get("types", [])]
         files.append(entry)
     condition = rulebook.conditions.get(condition_id) if condition_id else None
-    received = [{"filename": a.filename, "types": [rulebook.title(t, language) for t in a.doc_types]}
+    received = [{"filename": a.filename, "types": [rulebook.title(t, language) for t in a.doc_types[:1]]}
                 for a in attachments if a.usable]
     return {
         "office_name": office.name, "office_address": office.address,

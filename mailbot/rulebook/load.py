@@ -1,0 +1,621 @@
+"""rules/*.toml -> one validated `Rulebook`, or every problem with its file, line and key.
+
+Each file is parsed with tomllib, validated with the pydantic models (unknown keys are errors),
+then the files are checked against each other (document ids, aliases, specialties, staff). The
+rulebook is returned only when there is no problem at all: a bad file never half-loads.
+
+Every problem reads ``<file>:<line>: <dotted.key>: <what is wrong and how to fix it>``.
+tomllib gives no line numbers for keys, so `key_lines` scans the text for them.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import types
+import typing
+from collections import Counter
+from pathlib import Path
+from typing import Any, Union
+
+from pydantic import BaseModel, ValidationError
+
+from mailbot.errors import RulesError
+from mailbot.rulebook.models import (
+    AdministrativeDocument,
+    Condition,
+    DocumentType,
+    NamingPolicy,
+    Pricing,
+    Rulebook,
+    Staff,
+    Strict,
+    fold,
+)
+
+Loc = tuple[str | int, ...]
+SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+
+
+class DocumentsFile(Strict):
+    documents: dict[str, DocumentType]
+
+
+class ConditionsFile(Strict):
+    conditions: dict[str, Condition]
+
+
+class AdministrativeFile(Strict):
+    administrative: dict[str, AdministrativeDocument]
+
+
+class NamingFile(Strict):
+    naming: NamingPolicy
+
+
+class PricingFile(Strict):
+    pricing: Pricing
+
+
+# file name -> (model of the whole file, its top-level key in the Rulebook or None for staff)
+RULE_FILES: dict[str, tuple[type[BaseModel], str | None]] = {
+    "documents.toml": (DocumentsFile, "documents"),
+    "conditions.toml": (ConditionsFile, "conditions"),
+    "administrative.toml": (AdministrativeFile, "administrative"),
+    "naming.toml": (NamingFile, "naming"),
+    "pricing.toml": (PricingFile, "pricing"),
+    "staff.toml": (Staff, None),
+}
+OPTIONAL_FILES = ("calendar.toml",)  # read by the working-day calendar, not here
+
+
+def default_rules_dir() -> Path:
+    """The rule files shipped with the repository (top-level `rules/`)."""
+    return Path(__file__).resolve().parents[2] / "rules"
+
+
+def load_rulebook(directory: Path) -> Rulebook:
+    """Load and check every rule file in `directory`; raise `RulesError` listing all problems."""
+    rulebook, problems = _compile(Path(directory))
+    if problems or rulebook is None:
+        raise RulesError(problems or [f"{directory}:1: rules: could not be loaded"])
+    return rulebook
+
+
+def check_rules(directory: Path) -> list[str]:
+    """The problems `load_rulebook` would raise, as strings; empty when the rules are valid."""
+    return _compile(Path(directory))[1]
+
+
+# --- the compiler -------------------------------------------------------------------------------
+
+
+class _File:
+    """One rule file being read: its path, text, key lines and problems."""
+
+    def __init__(self, directory: Path, name: str):
+        self.path = directory / name
+        self.name = name
+        self.text = ""
+        self.lines: dict[Loc, int] = {}
+        self.problems: list[str] = []
+
+    def problem(self, loc: Loc, what: str, line: int | None = None) -> None:
+        where = line if line is not None else line_of(self.lines, loc)
+        self.problems.append(f"{self.path}:{where}: {dotted(loc)}: {what}")
+
+
+def _compile(directory: Path) -> tuple[Rulebook | None, list[str]]:
+    if not directory.is_dir():
+        return None, [f"{directory}:1: rules: rules directory not found; give the folder holding "
+                      f"{', '.join(RULE_FILES)}"]
+    files = {name: _File(directory, name) for name in RULE_FILES}
+    parts: dict[str, Any] = {}
+    for name, (model, _key) in RULE_FILES.items():
+        value = _read(files[name], model)
+        if value is not None:
+            parts[name] = value
+    # Cross-file checks run on whatever parsed, so one broken file does not hide the rest.
+    docs = getattr(parts.get("documents.toml"), "documents", None)
+    admin = getattr(parts.get("administrative.toml"), "administrative", None)
+    conditions = getattr(parts.get("conditions.toml"), "conditions", None)
+    pricing = getattr(parts.get("pricing.toml"), "pricing", None)
+    staff = parts.get("staff.toml")
+    if docs is not None:
+        _check_ids(files["documents.toml"], "documents", docs)
+    if admin is not None:
+        _check_ids(files["administrative.toml"], "administrative", admin)
+        _check_administrative(files["administrative.toml"], admin, docs or {})
+    if pricing is not None:
+        _check_ids(files["pricing.toml"], "pricing.extras", pricing.extras)
+    if conditions is not None:
+        _check_ids(files["conditions.toml"], "conditions", conditions)
+        _check_aliases(files["conditions.toml"], conditions)
+        if docs is not None and admin is not None:
+            _check_conditions(files["conditions.toml"], conditions, docs, admin)
+    if staff is not None:
+        _check_staff(files["staff.toml"], staff)
+        if conditions is not None:
+            _check_specialties(files["conditions.toml"], conditions, staff)
+    problems = [p for f in files.values() for p in f.problems]
+    if problems:
+        return None, problems
+    rulebook = Rulebook(
+        documents=parts["documents.toml"].documents,
+        conditions=parts["conditions.toml"].conditions,
+        administrative=parts["administrative.toml"].administrative,
+        naming=parts["naming.toml"].naming,
+        pricing=parts["pricing.toml"].pricing,
+        staff=parts["staff.toml"],
+    )
+    return rulebook, []
+
+
+def _read(file: _File, model: type[BaseModel]) -> BaseModel | None:
+    key = RULE_FILES[file.name][1] or file.path.stem
+    try:
+        file.text = file.path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        file.problem((key,), f"file not found; create {file.name} in {file.path.parent} "
+                            "(start from the shipped rules/ folder)", line=1)
+        return None
+    except UnicodeDecodeError as exc:
+        line = file.path.read_bytes()[: exc.start].count(b"\n") + 1
+        file.problem((key,), "not UTF-8 text; save the file as UTF-8", line=line)
+        return None
+    except OSError as exc:
+        file.problem((key,), f"cannot be read ({exc.strerror}); check its permissions", line=1)
+        return None
+    try:
+        data = tomllib.loads(file.text)
+    except tomllib.TOMLDecodeError as exc:
+        line, what = _syntax_error(str(exc))
+        file.problems.append(f"{file.path}:{line}: {_table_at(file.text, line)}: "
+                             f"TOML syntax error: {what}; fix the syntax on that line")
+        return None
+    file.lines = key_lines(file.text)
+    for loc in _id_keys(data):
+        file.problem(loc, "unknown key; the id is the table name, remove this line")
+    try:
+        value = model.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            file.problem(loc, _explain(error, model))
+        return None
+    return None if file.problems else value
+
+
+def _id_keys(data: dict) -> list[Loc]:
+    """`id = ...` inside a documents/conditions/administrative entry (the model would accept it)."""
+    found = []
+    for section in ("documents", "conditions", "administrative"):
+        table = data.get(section)
+        if isinstance(table, dict):
+            found += [(section, k, "id") for k, v in table.items() if isinstance(v, dict) and "id" in v]
+    return found
+
+
+def _syntax_error(message: str) -> tuple[int, str]:
+    match = re.search(r"\s*\(at line (\d+), column \d+\)$", message)
+    if match:
+        return int(match.group(1)), message[: match.start()]
+    match = re.search(r"\s*\(at end of document\)$", message)
+    return 1, message[: match.start()] if match else message
+
+
+def _table_at(text: str, line: int) -> str:
+    """The table a line belongs to ('conditions.breast_cancer'), for syntax-error messages."""
+    header = re.compile(r"^\s*\[\[?\s*([^\[\]#]+?)\s*\]\]?\s*(#.*)?$")
+    table = ""
+    for raw in text.splitlines()[: max(line - 1, 0)]:
+        match = header.match(raw)
+        if match:
+            table = ".".join(part.strip().strip("\"'") for part in match.group(1).split("."))
+    return table or "(top level)"
+
+
+# --- cross-file checks --------------------------------------------------------------------------
+
+
+def _check_ids(file: _File, section: str, table: dict) -> None:
+    root = tuple(section.split("."))
+    if not table and section != "pricing.extras":
+        file.problem(root, f"no entries; add at least one [{section}.<id>] table")
+    for key in table:
+        if not SNAKE_CASE.match(key):
+            suggestion = fold(key).replace(" ", "_") or "a_name"
+            file.problem((*root, key), f"id {key!r} is not snake_case (lower-case letters, digits "
+                                       f"and underscores, starting with a letter); rename it, e.g. "
+                                       f"{suggestion!r}")
+
+
+def _check_administrative(file: _File, admin: dict, docs: dict) -> None:
+    if "request_form" not in admin:
+        file.problem(("administrative",), "no [administrative.request_form]; every case needs the "
+                                          "request form, add it with required_when = \"always\"")
+    elif admin["request_form"].required_when != "always":
+        file.problem(("administrative", "request_form", "required_when"),
+                     "the request form is needed on every case; set required_when = \"always\"")
+    for key in admin:
+        if key in docs:
+            file.problem(("administrative", key), f"id {key!r} is also a document type in "
+                                                  "documents.toml; give one of them another id")
+
+
+def _check_conditions(file: _File, conditions: dict, docs: dict, admin: dict) -> None:
+    known = docs.keys() | admin.keys()
+    for cid, condition in conditions.items():
+        base = ("conditions", cid)
+        places: list[tuple[Loc, str]] = [((*base, "required", i), d) for i, d in enumerate(condition.required)]
+        for g, group in enumerate(condition.any_of):
+            if not group:
+                file.problem((*base, "any_of", g), "empty group; list at least one document id or remove it")
+            places += [((*base, "any_of", g, i), d) for i, d in enumerate(group)]
+        places += [((*base, "optional", i), d) for i, d in enumerate(condition.optional)]
+        for loc, doc_id in places:
+            if doc_id not in known:
+                file.problem(loc, f"unknown document id {doc_id!r}; define [documents.{doc_id}] in "
+                                  f"documents.toml or use one of its ids{_closest(doc_id, known)}")
+        unknown = [doc_id for _loc, doc_id in places if doc_id not in known]
+        seen: dict[str, Loc] = {}
+        for loc, doc_id in places:
+            if doc_id in seen and doc_id in known:
+                file.problem(loc, f"{doc_id!r} is already listed at {dotted(seen[doc_id])}; "
+                                  "list each document once per condition")
+            seen.setdefault(doc_id, loc)
+        for doc_id in condition.notes:
+            if doc_id not in seen and not unknown:  # a misspelt id above explains it already
+                file.problem((*base, "notes", doc_id), f"note for {doc_id!r}, which this condition "
+                                                       "does not list; add the document or drop the note")
+        if not condition.consultation_types:
+            file.problem((*base, "consultation_types"), "empty; list at least one of surgical, "
+                                                        "oncological, cardio_oncological, radiotherapy")
+        if not condition.specialties:
+            file.problem((*base, "specialties"), "empty; list the specialties that can give this "
+                                                 "second opinion (as in staff.toml)")
+        for i, specialty in enumerate(condition.specialties):
+            if not SNAKE_CASE.match(specialty):
+                file.problem((*base, "specialties", i), f"specialty {specialty!r} is not snake_case; "
+                                                        "write it like medical_oncology")
+
+
+def _check_aliases(file: _File, conditions: dict) -> None:
+    """A folded alias must name one condition only (also not another condition's title)."""
+    owners: dict[str, tuple[str, Loc]] = {}
+    for cid, condition in conditions.items():
+        for lang in ("en", "it"):
+            name = fold(getattr(condition.title, lang))
+            owners.setdefault(name, (cid, ("conditions", cid, "title", lang)))
+    for cid, condition in conditions.items():
+        mine: dict[str, Loc] = {}
+        for i, alias in enumerate(condition.aliases):
+            loc: Loc = ("conditions", cid, "aliases", i)
+            name = fold(alias)
+            if not name:
+                file.problem(loc, "empty alias; remove it")
+            elif name in mine:
+                file.problem(loc, f"alias {alias!r} repeats {dotted(mine[name])} (case, accents "
+                                  "and punctuation are ignored); remove one")
+            elif name in owners and owners[name][0] != cid:
+                other, where = owners[name]
+                file.problem(loc, f"alias {alias!r} also names condition {other!r} ({dotted(where)}, "
+                                  f"line {line_of(file.lines, where)}); an alias must identify one "
+                                  "condition, remove it from one of them")
+            else:
+                mine[name] = loc
+                owners.setdefault(name, (cid, loc))
+
+
+def _check_staff(file: _File, staff: Staff) -> None:
+    if not staff.triage:
+        file.problem(("triage",), "no triage doctor; add a [[triage]] entry, complete cases go to triage")
+    if not staff.specialists:
+        file.problem(("specialists",), "no specialist; add [[specialists]] entries")
+    for role in ("triage", "specialists", "admins"):
+        seen: dict[str, int] = {}
+        for i, member in enumerate(getattr(staff, role)):
+            address = member.email.casefold()
+            if address in seen:
+                file.problem((role, i, "email"), f"{member.email} is already listed in [[{role}]] "
+                                                 f"number {seen[address] + 1}; list each person once per role")
+            seen.setdefault(address, i)
+            for s, specialty in enumerate(member.specialties):
+                if not SNAKE_CASE.match(specialty):
+                    file.problem((role, i, "specialties", s), f"specialty {specialty!r} is not "
+                                                             "snake_case; write it like medical_oncology")
+        if role == "specialists":
+            for i, member in enumerate(staff.specialists):
+                if not member.specialties:
+                    file.problem((role, i, "specialties"), "empty; list the specialties this "
+                                                           "specialist covers, or cases never reach them")
+
+
+def _check_specialties(file: _File, conditions: dict, staff: Staff) -> None:
+    """A condition's specialty must be held by at least one specialist (an error, since a case
+    needing it could never be routed); uneven coverage across languages is not checked."""
+    served = {s for member in staff.specialists for s in member.specialties}
+    if not staff.specialists:
+        return  # reported once in staff.toml
+    for cid, condition in conditions.items():
+        for i, specialty in enumerate(condition.specialties):
+            if specialty not in served:
+                file.problem(("conditions", cid, "specialties", i),
+                             f"no specialist in staff.toml has specialty {specialty!r}; add it to a "
+                             "[[specialists]] entry's specialties, or remove it here")
+
+
+def _closest(word: str, choices: typing.Iterable[str]) -> str:
+    import difflib
+
+    match = difflib.get_close_matches(word, sorted(choices), n=1)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+# --- pydantic errors in words -------------------------------------------------------------------
+
+
+def _explain(error: dict, model: type[BaseModel]) -> str:
+    kind = error["type"]
+    loc = tuple(error["loc"])
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(model, loc[:-1])
+        hint = f" (allowed here: {', '.join(allowed)})" if allowed else ""
+        return f"unknown key; remove it or correct its spelling{hint}"
+    if kind == "missing":
+        return "required key is missing; add it"
+    found = error.get("input")
+    shown = repr(found)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    message = error["msg"]
+    ours = kind == "value_error" and message.startswith("Value error, ")
+    if ours:  # our validators already say how to fix it
+        message = message[len("Value error, "):]
+    advice = "" if ours else "; fix this value"
+    if isinstance(found, (dict, list)) and kind not in ("dict_type", "tuple_type", "list_type"):
+        return f"{message}{advice}"
+    if ours and found is not None:
+        return f"{message} (found {shown})"
+    return f"{message} (found {shown}){advice}"
+
+
+def _allowed_keys(model: Any, loc: Loc) -> list[str]:
+    """The keys a table at `loc` may hold, walking the model's annotations."""
+    current: Any = model
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                return []
+            current = field.annotation
+        else:
+            origin, args = typing.get_origin(current), typing.get_args(current)
+            if origin is dict and len(args) == 2:
+                current = args[1]
+            elif origin is tuple and args:
+                current = args[0]
+            else:
+                return []
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [name for name in current.model_fields if name != "id"]
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    """`Title | None` -> Title; `Annotated[X, ...]` -> X."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) in (Union, types.UnionType):
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(members) == 1:
+            return members[0]
+    return annotation
+
+
+# --- line numbers -------------------------------------------------------------------------------
+
+
+def dotted(loc: Loc) -> str:
+    """('specialists', 2, 'email') -> 'specialists[2].email' (indices count from 0)."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            text = part if re.fullmatch(r"[A-Za-z0-9_-]+", part) else f'"{part}"'
+            out += f".{text}" if out else text
+    return out or "(top level)"
+
+
+def line_of(lines: dict[Loc, int], loc: Loc) -> int:
+    """The line of `loc`, or of its nearest enclosing key that is written in the file (else 1)."""
+    for end in range(len(loc), 0, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return 1
+
+
+def key_lines(text: str) -> dict[Loc, int]:
+    """Map each key path written in a TOML text to the (1-based) line where it appears.
+
+    Table headers (`[conditions.breast_cancer]`), array-of-tables occurrences (`[[specialists]]`
+    -> ('specialists', 0), ('specialists', 1), ...), `key = value` lines (dotted keys too),
+    inline-table keys and array elements (`('aliases', 2)`) are all recorded. The text must be
+    valid TOML (parse it with tomllib first); on anything unexpected the scan stops early and
+    returns what it found.
+    """
+    scanner = _Scanner(text)
+    try:
+        scanner.document()
+    except (IndexError, ValueError):
+        pass
+    return scanner.lines
+
+
+class _Scanner:
+    """A structure-only TOML reader: it follows keys, tables and arrays, not values."""
+
+    BARE = re.compile(r"[A-Za-z0-9_-]+")
+
+    def __init__(self, text: str):
+        self.s = text
+        self.i = 0
+        self.line = 1
+        self.lines: dict[Loc, int] = {}
+        self.arrays: dict[tuple[str, ...], int] = {}  # array-of-tables path -> current index
+
+    # low-level movement
+    def peek(self, k: int = 0) -> str:
+        return self.s[self.i + k] if self.i + k < len(self.s) else ""
+
+    def advance(self, n: int = 1) -> None:
+        self.line += self.s.count("\n", self.i, self.i + n)
+        self.i += n
+
+    def skip(self, newlines: bool) -> None:
+        while self.i < len(self.s):
+            ch = self.peek()
+            if ch in " \t\r" or (newlines and ch == "\n"):
+                self.advance()
+            elif ch == "#":
+                end = self.s.find("\n", self.i)
+                self.advance((end if end >= 0 else len(self.s)) - self.i)
+            else:
+                return
+
+    def record(self, path: Loc, line: int) -> None:
+        self.lines.setdefault(path, line)
+
+    # grammar
+    def document(self) -> None:
+        table: Loc = ()
+        while True:
+            self.skip(newlines=True)
+            if self.i >= len(self.s):
+                return
+            if self.peek() == "[":
+                table = self.header()
+            else:
+                self.keyval(table)
+
+    def header(self) -> Loc:
+        line = self.line
+        double = self.peek(1) == "["
+        self.advance(2 if double else 1)
+        self.skip(newlines=False)
+        keys = self.key()
+        self.advance(2 if double else 1)
+        path = self.resolve(keys)
+        if double:
+            index = self.arrays.get(tuple(keys), -1) + 1
+            self.arrays[tuple(keys)] = index
+            for end in range(1, len(path)):
+                self.record(path[:end], line)
+            path = (*path, index)
+        for end in range(1, len(path) + 1):
+            self.record(path[:end], line)
+        return path
+
+    def resolve(self, keys: list[str]) -> Loc:
+        """Insert the current index after every prefix that is an array of tables."""
+        path: list[str | int] = []
+        for n, key in enumerate(keys):
+            path.append(key)
+            prefix = tuple(keys[: n + 1])
+            if prefix in self.arrays and n + 1 < len(keys):
+                path.append(self.arrays[prefix])
+        return tuple(path)
+
+    def key(self) -> list[str]:
+        parts = []
+        while True:
+            self.skip(newlines=False)
+            ch = self.peek()
+            if ch in "\"'":
+                parts.append(self.string())
+            else:
+                match = self.BARE.match(self.s, self.i)
+                if not match:
+                    raise ValueError("key expected")
+                parts.append(match.group())
+                self.advance(match.end() - self.i)
+            self.skip(newlines=False)
+            if self.peek() != ".":
+                return parts
+            self.advance()
+
+    def keyval(self, table: Loc) -> None:
+        line = self.line
+        path = (*table, *self.key())
+        for end in range(len(table) + 1, len(path) + 1):
+            self.record(path[:end], line)
+        self.skip(newlines=False)
+        self.advance()  # '='
+        self.skip(newlines=False)
+        self.value(path)
+
+    def value(self, path: Loc) -> None:
+        ch = self.peek()
+        if ch == "[":
+            self.advance()
+            index = 0
+            while True:
+                self.skip(newlines=True)
+                if self.peek() == "]":
+                    self.advance()
+                    return
+                self.record((*path, index), self.line)
+                self.value((*path, index))
+                index += 1
+                self.skip(newlines=True)
+                if self.peek() == ",":
+                    self.advance()
+        elif ch == "{":
+            self.advance()
+            while True:
+                self.skip(newlines=False)
+                if self.peek() == "}":
+                    self.advance()
+                    return
+                self.keyval(path)
+                self.skip(newlines=False)
+                if self.peek() == ",":
+                    self.advance()
+        elif ch in "\"'":
+            self.string()
+        else:
+            match = re.compile(r"[^,\]}\s#]+(?:[ T][0-9:.+\-Z]+)?").match(self.s, self.i)
+            if not match:
+                raise ValueError("value expected")
+            self.advance(match.end() - self.i)
+
+    def string(self) -> str:
+        quote = self.peek()
+        if self.s.startswith(quote * 3, self.i):
+            end = self.s.find(quote * 3, self.i + 3)
+            while quote == '"' and end > 0 and _escaped(self.s, end):
+                end = self.s.find(quote * 3, end + 1)
+            while self.s.startswith(quote, end + 3):  # up to two quotes may close the content
+                end += 1
+            start = self.i + 3
+            self.advance(end + 3 - self.i)
+            return self.s[start:end]
+        end = self.i + 1
+        while self.s[end] != quote or (quote == '"' and _escaped(self.s, end)):
+            end += 1
+        raw = self.s[self.i + 1 : end]
+        self.advance(end + 1 - self.i)
+        if quote == '"' and "\\" in raw:
+            return tomllib.loads(f'k = "{raw}"')["k"]
+        return raw
+
+
+def _escaped(s: str, index: int) -> bool:
+    """True when the character at `index` is preceded by an odd number of backslashes."""
+    count = 0
+    while index - count - 1 >= 0 and s[index - count - 1] == "\\":
+        count += 1
+    return count % 2 == 1

@@ -1,0 +1,113 @@
+"""Shared fixtures: real servers for end-to-end tests (see tests/servers/).
+
+- `dovecot` (session) / `imap_account` (per test, emptied): a private Dovecot IMAP server.
+- `smtp_sink` (per test): an aiosmtpd server collecting messages; `smtp_sink_tls`: with STARTTLS+AUTH.
+- `db_url` (per test, parametrized sqlite/postgresql): a fresh empty database URL.
+
+A missing server skips its tests, or fails them when MAILBOT_REQUIRE_SERVERS=1 (CI).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+_HERE = str(Path(__file__).resolve().parent)
+if _HERE not in sys.path:  # `servers` stays importable even if tests/ becomes a package
+    sys.path.insert(0, _HERE)
+
+from servers import make_self_signed_cert, require_or_skip  # noqa: E402
+from servers.dovecot import INSTALL_HINT, DovecotServer, find_dovecot  # noqa: E402
+from servers.postgres import UNREACHABLE, PostgresAdmin  # noqa: E402
+from servers.smtp_sink import SmtpSink  # noqa: E402
+
+_IMAP_FIXTURES = {"dovecot", "imap_account"}
+
+
+def pytest_collection_modifyitems(items):
+    """Mark tests by the servers they use, so `-m "not imap"` / `-m "not postgres"` work."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if names & _IMAP_FIXTURES:
+            item.add_marker(pytest.mark.imap)
+        callspec = getattr(item, "callspec", None)
+        if "db_url" in names and callspec is not None and callspec.params.get("db_url") == "postgresql":
+            item.add_marker(pytest.mark.postgres)
+
+
+# -- IMAP ----------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def dovecot():
+    """The private Dovecot instance: host, port (plain+STARTTLS), ssl_port, ca_file, username,
+    password; deliver(raw, folder), messages(folder), folders(), flags(folder), kick(), reset(),
+    imap_config(security, **overrides)."""
+    binary = find_dovecot()
+    if binary is None:
+        require_or_skip(INSTALL_HINT)
+    server = DovecotServer(binary)
+    try:
+        server.start()
+    except BaseException:
+        server.stop()
+        raise
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def imap_account(dovecot):
+    """The Dovecot test account with every folder emptied (INBOX only)."""
+    dovecot.reset()
+    return dovecot
+
+
+# -- SMTP ----------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def tls_cert(tmp_path_factory) -> tuple[Path, Path]:
+    """A self-signed (cert, key) for localhost/127.0.0.1; the cert is also the CA file."""
+    return make_self_signed_cert(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def smtp_sink():
+    """Plain SMTP sink: host, port, messages, clear(), fail_next(n, code), refuse_recipient(addr),
+    smtp_config(**overrides)."""
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def smtp_sink_tls(tls_cert):
+    """Like smtp_sink, but offers STARTTLS and requires AUTH (username/password attributes;
+    ca_file trusts its certificate)."""
+    sink = SmtpSink(tls_cert=tls_cert, username="robot", password="smtp-secret").start()
+    yield sink
+    sink.stop()
+
+
+# -- databases -----------------------------------------------------------------------------------
+
+_pg_admin: list[PostgresAdmin | None] = []  # looked up once per session
+
+
+@pytest.fixture(params=["sqlite", "postgresql"], ids=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """A URL for a fresh, empty database: SQLite file, or a scratch PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/mailbot.db"
+        return
+    if not _pg_admin:
+        _pg_admin.append(PostgresAdmin.find())
+    admin = _pg_admin[0]
+    if admin is None:
+        require_or_skip(UNREACHABLE)
+    name, url = admin.create_database()
+    try:
+        yield url
+    finally:
+        admin.drop_database(name)
