@@ -131,7 +131,8 @@ def b64decode_lenient(data: bytes) -> tuple[bytes, bool]:
         return b"", False
 
 
-_ENCODED_WORD = re.compile(r"=\?([^?\s]*)\?([bBqQ])\?(.*?)\?=")
+# encoded-text never contains "?" (RFC 2047 §2); [^?]* also keeps the scan linear
+_ENCODED_WORD = re.compile(r"=\?([^?\s]*)\?([bBqQ])\?([^?]*)\?=")
 _BETWEEN_WORDS = re.compile(r"[ \t\r\n]*")
 
 
@@ -262,32 +263,81 @@ def clean_filename(name: str) -> str:
 # ---------------------------------------------------------------------------------------
 # HTML
 
-_TAG = re.compile(r"<[^>]*>")
-_SCRIPT_STYLE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-_MD_LINE_ESCAPE = re.compile(r"^(\s*)\\([-+#>])", re.MULTILINE)
-_MD_NUM_ESCAPE = re.compile(r"^(\s*\d+)\\\.", re.MULTILINE)
+_CELL_END = re.compile(r"</t[dh]\s*>", re.IGNORECASE)
+_NESTING_TAG = re.compile(r"<(?:ul|ol|dl|blockquote)\b", re.IGNORECASE)
+_MD_LINE_ESCAPE = re.compile(r"^([ \t]*)\\([-+#>])", re.MULTILINE)
+_MD_NUM_ESCAPE = re.compile(r"^([ \t]*\d+)\\\.", re.MULTILINE)
+# html2text's cost grows with the square of list/quote nesting (it indents every line) and
+# it is slow on very many tags; beyond these bounds the plain tag stripper is used instead.
+MAX_HTML_TAGS = 50_000
+MAX_HTML_NESTING_TAGS = 1_000
 
 
 def html_to_text(html: str) -> str:
-    """HTML body -> readable plain text (html2text, no wrapping, no Markdown emphasis)."""
+    """HTML body -> readable plain text (html2text: no wrapping, no emphasis marks).
+
+    Table cells are kept apart by a space; hostile or huge HTML falls back to a linear
+    tag stripper so that no message can stall the parser.
+    """
     if not html.strip():
         return ""
-    try:
-        import html2text
+    text = None
+    if html.count("<") <= MAX_HTML_TAGS and len(_NESTING_TAG.findall(html)) <= MAX_HTML_NESTING_TAGS:
+        try:
+            import html2text
 
-        conv = html2text.HTML2Text()
-        conv.body_width = 0
-        conv.ignore_images = True
-        conv.ignore_emphasis = True
-        conv.ignore_tables = True
-        conv.unicode_snob = True
-        conv.single_line_break = False
-        text = conv.handle(_SCRIPT_STYLE.sub(" ", html))
-        text = _MD_LINE_ESCAPE.sub(r"\1\2", text)
-        text = _MD_NUM_ESCAPE.sub(r"\1.", text)
-    except Exception:
-        import html as _html
-
-        text = _html.unescape(_TAG.sub(" ", _SCRIPT_STYLE.sub(" ", html)))
+            conv = html2text.HTML2Text()
+            conv.body_width = 0
+            conv.ignore_images = True
+            conv.ignore_emphasis = True
+            conv.ignore_tables = True
+            conv.unicode_snob = True
+            text = conv.handle(_CELL_END.sub(lambda m: " " + m.group(0), html))
+            text = _MD_LINE_ESCAPE.sub(r"\1\2", text)
+            text = _MD_NUM_ESCAPE.sub(r"\1.", text)
+        except Exception:
+            text = None
+    if text is None:
+        text = _strip_tags(html)
     lines = [line.rstrip() for line in normalise_newlines(text).split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
+
+
+_BLOCK_TAGS = {"p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table",
+               "blockquote", "pre", "hr", "dt", "dd"}
+
+
+def _strip_tags(html: str) -> str:
+    """Linear fallback: text outside <script>/<style>, a line break per block element."""
+    from html.parser import HTMLParser
+
+    out: list[str] = []
+
+    class _Stripper(HTMLParser):
+        skip = 0
+
+        def handle_starttag(self, tag, attrs):
+            if tag in ("script", "style"):
+                self.skip += 1
+            elif tag in _BLOCK_TAGS:
+                out.append("\n")
+            elif tag in ("td", "th"):
+                out.append(" ")
+
+        def handle_endtag(self, tag):
+            if tag in ("script", "style"):
+                self.skip = max(0, self.skip - 1)
+            elif tag in _BLOCK_TAGS:
+                out.append("\n")
+
+        def handle_data(self, data):
+            if not self.skip:
+                out.append(data)
+
+    try:
+        parser = _Stripper(convert_charrefs=True)
+        parser.feed(html)
+        parser.close()
+    except Exception:
+        return re.sub(r"<[^>]*>", " ", html)
+    return re.sub(r"[ \t\xa0]+", " ", "".join(out))

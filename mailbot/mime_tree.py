@@ -105,8 +105,11 @@ def _payload(part: email.message.Message, defects: list[str]) -> bytes:
     if isinstance(data, str):
         data = to_raw_bytes(data)
     if cte == "base64":
-        if any(isinstance(d, email.errors.InvalidBase64LengthDefect) for d in part.defects[before:]):
-            data, _ = b64decode_lenient(data)
+        new = part.defects[before:]
+        if any(isinstance(d, email.errors.InvalidBase64LengthDefect) for d in new):
+            data, _ = b64decode_lenient(data)   # the stdlib gave up and returned the text
+        if any(isinstance(d, (email.errors.InvalidBase64LengthDefect,
+                              email.errors.InvalidBase64CharactersDefect)) for d in new):
             defects.append("base64 payload damaged")
     elif cte not in ("quoted-printable", *_UU):
         token = re.split(r"[\s;,\"']+", cte.strip("\"'; "))[0] if cte else ""

@@ -214,6 +214,16 @@ def test_text_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
     assert found.has_text and len(found.text) <= 100 + 2
 
 
+def test_text_work_is_bounded_by_page_content_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = text_pdf(HISTOLOGY_BREAST, pages=3)
+    one_page = len(PdfReader(io.BytesIO(data)).pages[0].get_contents().get_data())
+    monkeypatch.setattr(inspect_module, "MAX_TEXT_CONTENT_BYTES", one_page * 2)
+    found = inspect_document("x.pdf", data)
+    assert found.pages == 3 and found.problem is None and found.has_text
+    assert "Page 2 of 3" in found.text and "Page 3 of 3" not in found.text
+    assert "text read from the first 2 of 3 pages" in found.detail
+
+
 @pytest.mark.parametrize("error", [RuntimeError("boom"), RecursionError(), ValueError("Invalid key size"),
                                    MemoryError()])
 def test_any_library_failure_becomes_a_finding(monkeypatch: pytest.MonkeyPatch, error: Exception) -> None:

@@ -114,9 +114,9 @@ def test_random_mutations_never_raise():
     for i in range(300):
         raw = bytearray(rng.choice(seeds))
         for _ in range(rng.randint(1, 20)):
-            pos = rng.randrange(len(raw))
+            pos = rng.randrange(max(len(raw), 1))
             op = rng.random()
-            if op < 0.4:
+            if op < 0.4 and raw:
                 raw[pos] = rng.randrange(256)
             elif op < 0.7:
                 del raw[pos:pos + rng.randint(1, 40)]

@@ -46,10 +46,12 @@ def test_eight_bit_message_goes_through(smtp_sink, transport):
 
 
 def test_one_connection_for_a_batch_and_reconnect_after_drop(smtp_sink, transport):
+    connections = set()
     for n in range(3):
         send(transport, ["patient@example.com"], message_id=f"<b{n}@example.org>")
+        connections.add(id(transport._smtp))
     first = transport._smtp
-    assert first is not None and len(smtp_sink.messages) == 3
+    assert first is not None and len(connections) == 1 and len(smtp_sink.messages) == 3
     # The server drops the idle connection: the next send reconnects by itself.
     transport._call(_abort(first))
     send(transport, ["patient@example.com"], message_id="<b3@example.org>")
@@ -113,9 +115,12 @@ def test_unreachable_server_is_retryable():
     assert caught.value.permanent is False
 
 
-def test_bad_address_is_permanent(transport):
+def test_bad_address_is_permanent(smtp_sink, transport):
     with pytest.raises(SendError) as caught:
         send(transport, ["not an address\r\nRCPT TO:<x@example.com>"])
+    with pytest.raises(SendError):
+        send(transport, ["Patient <patient@example.com>"])
+    assert smtp_sink.messages == []
     assert caught.value.permanent is True
 
 

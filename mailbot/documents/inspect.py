@@ -7,8 +7,9 @@ layer (a scan does not) and which AcroForm fields they hold.
 
 Attachments are hostile input: every failure inside pypdf (or the libraries it calls) becomes a
 finding (`problem`, `detail`), never an exception. Work is bounded by counts, not by the clock:
-at most `MAX_TEXT_PAGES` pages are read for text, at most `MAX_TEXT_CHARS` characters are kept,
-and pypdf's own decompression limits stay on (no external jbig2dec process is ever started).
+at most `MAX_TEXT_PAGES` pages and `MAX_TEXT_CONTENT_BYTES` of page content are parsed for text,
+at most `MAX_TEXT_CHARS` characters are kept, and pypdf's own decompression and parsing limits stay
+on (no external jbig2dec process is ever started).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 
-from pypdf import PasswordType, PdfReader, apply_configuration
-from pypdf.generic import ByteStringObject, NameObject, NullObject
+from pypdf import PageObject, PasswordType, PdfReader, apply_configuration
+from pypdf.generic import ArrayObject, ByteStringObject, NameObject, NullObject
 
 KINDS = frozenset({
     "pdf", "jpeg", "png", "gif", "tiff", "heic", "bmp", "webp",
@@ -29,6 +30,7 @@ KINDS = frozenset({
 
 MAX_TEXT_PAGES = 30          # pages read for the text layer (page count is always complete)
 MAX_TEXT_CHARS = 200_000     # characters of text kept
+MAX_TEXT_CONTENT_BYTES = 2_000_000  # decompressed page content parsed for text (a few s of pypdf)
 MIN_TEXT_LETTERS = 40        # letters needed to call it a text layer rather than a scan
 MAX_FIELDS = 1_000           # AcroForm fields kept
 
@@ -228,7 +230,7 @@ def _inspect_pdf(data: bytes) -> Inspection:
         if pages == 0:
             return _broken(size, "no pages")
 
-        text, errors = _extract_text(reader, pages)
+        text, read, errors = _extract_text(reader, pages)
         if errors:
             notes.append(f"text unreadable on {len(errors)} page(s) ({', '.join(sorted(set(errors)))})")
         fields = _fields(reader, notes)
@@ -236,30 +238,52 @@ def _inspect_pdf(data: bytes) -> Inspection:
     has_text = sum(ch.isalpha() for ch in text) >= MIN_TEXT_LETTERS
     if not has_text:
         notes.append("no text layer (scan?)")
-    if pages > MAX_TEXT_PAGES:
-        notes.append(f"text read from the first {MAX_TEXT_PAGES} of {pages} pages")
+    if read < pages:
+        notes.append(f"text read from the first {read} of {pages} pages")
     return Inspection(kind="pdf", size=size, is_pdf=True, opens=True, pages=pages, has_text=has_text,
                       text=text, fields=fields, detail="; ".join(notes))
 
 
-def _extract_text(reader, pages: int) -> tuple[str, list[str]]:
+def _extract_text(reader: PdfReader, pages: int) -> tuple[str, int, list[str]]:
+    """Text of the first pages, within MAX_TEXT_PAGES, MAX_TEXT_CHARS and MAX_TEXT_CONTENT_BYTES
+    (decompressed page content: what text extraction has to parse). Returns (text, pages read,
+    names of the errors met)."""
     parts: list[str] = []
     errors: list[str] = []
-    total = 0
+    chars = 0
+    budget = MAX_TEXT_CONTENT_BYTES
+    read = 0
     for index in range(min(pages, MAX_TEXT_PAGES)):
         try:
-            chunk = reader.pages[index].extract_text() or ""
+            page = reader.pages[index]
+            cost = _content_size(page)
+            if cost > budget:
+                break
+            budget -= cost
+            chunk = page.extract_text() or ""
         except Exception as exc:  # DependencyError, DeprecationError, LimitReachedError, RecursionError...
             errors.append(type(exc).__name__)
-            continue
-        parts.append(chunk[:MAX_TEXT_CHARS - total])
-        total += len(parts[-1])
-        if total >= MAX_TEXT_CHARS:
-            break
-    return "\n\n".join(parts), errors
+            chunk = ""
+        read += 1
+        if chunk:
+            parts.append(chunk[:MAX_TEXT_CHARS - chars])
+            chars += len(parts[-1])
+            if chars >= MAX_TEXT_CHARS:
+                break
+    return "\n\n".join(parts), read, errors
 
 
-def _fields(reader, notes: list[str]) -> dict[str, str]:
+def _content_size(page: PageObject) -> int:
+    """Decompressed size of a page's content streams (pypdf keeps the decoded data for later)."""
+    contents = page.get("/Contents")
+    if contents is None:
+        return 0
+    contents = contents.get_object()
+    streams = contents if isinstance(contents, ArrayObject) else [contents]
+    return sum(len(stream.get_object().get_data()) for stream in streams)
+
+
+def _fields(reader: PdfReader, notes: list[str]) -> dict[str, str]:
     try:
         raw = reader.get_fields() or {}
     except Exception as exc:

@@ -115,12 +115,12 @@ for _number, _names in enumerate((
 
 _MONTH = "(?P<mon>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")(?![^\W\d_])\.?"
 _DAY = r"(?P<d>\d{1,2})(?!\d)"
-_YEAR = r"(?P<y>\d{4})(?!\d)"
+_YEAR = r"(?P<y>\d{4})(?![^\W_])"  # no letter or digit right after
 _SEP = r"[-_./]"
 
 _DATE_PATTERNS = tuple(re.compile(p, re.IGNORECASE) for p in (
     rf"(?<!\d)(?P<y>\d{{4}})(?P<s>{_SEP})(?P<m>\d{{1,2}})(?P=s){_DAY}",          # 2026-03-02
-    r"(?<!\d)(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})(?!\d)",                       # 20260302
+    r"(?<!\d)(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})(?![^\W_])",                   # 20260302
     rf"(?<!\d){_DAY}(?P<s>{_SEP})(?P<m>\d{{1,2}})(?P=s){_YEAR}",                 # 02/03/2026
     rf"(?<!\d){_DAY}(?:st|nd|rd|th|°|º)?[\s\-_./]*(?:of\s+)?(?<![^\W\d_]){_MONTH}[\s\-_.,/]*{_YEAR}",
     rf"(?<![^\W\d_]){_MONTH}[\s\-_]*{_DAY}(?:st|nd|rd|th)?,?[\s\-_]*{_YEAR}",   # March 2, 2026

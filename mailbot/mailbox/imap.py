@@ -278,20 +278,23 @@ class ImapMailbox:
     # -- waiting for new mail ---------------------------------------------------------------------
 
     def wait_for_mail(self, timeout_seconds: float) -> bool:
-        """Block up to `timeout_seconds`; True when new mail arrived (IDLE), else False.
+        """Block up to `timeout_seconds`; True when new mail arrived, else False.
 
-        Messages already listed once do not count, so a message stuck in the inbox cannot turn
-        the daemon's loop into a busy loop. Without IDLE (or with imap.idle = false) this sleeps
-        and then checks once.
+        Uses IDLE, issued afresh on each call, when the server offers it (and imap.idle is on);
+        otherwise sleeps and then checks once. Messages already listed by waiting() do not count,
+        so a message stuck in the inbox cannot turn the daemon's loop into a busy loop.
         """
         deadline = time.monotonic() + max(0.0, timeout_seconds)
-        if self._run("checking for new mail", self._has_new):
+        return self._run("waiting for new mail", lambda client: self._wait(client, deadline))
+
+    def _wait(self, client: IMAPClient, deadline: float) -> bool:
+        # Also after a reconnect: mail that came before IDLE starts is only reported at DONE.
+        if self._has_new(client):
             return True
-        client = self._client
-        if not (self.config.idle and client is not None and client.has_capability("IDLE")):
-            time.sleep(max(0.0, deadline - time.monotonic()))
-            return self._run("checking for new mail", self._has_new)
-        return self._run("waiting for new mail (IDLE)", lambda c: self._idle(c, deadline))
+        if self.config.idle and client.has_capability("IDLE"):
+            return self._idle(client, deadline)
+        time.sleep(max(0.0, deadline - time.monotonic()))  # a retry after a drop does not re-sleep
+        return self._has_new(client)
 
     def _has_new(self, client: IMAPClient) -> bool:
         client.noop()  # let the server announce new messages first: SEARCH only sees known ones

@@ -82,6 +82,10 @@ class SmtpTransport:
     def send(self, *, sender: str, recipients: list[str], message_id: str, raw: bytes) -> None:
         if not recipients:
             raise SendError(f"message {message_id} has no recipients", permanent=True)
+        bad = [a for a in [sender, *recipients] if "@" not in a or any(c in a for c in "\r\n<>")]
+        if bad:
+            raise SendError(f"message {message_id}: not a plain envelope address: "
+                            f"{', '.join(map(repr, bad))}", permanent=True)
         self._call(self._send(sender, list(recipients), message_id, raw))
 
     def close(self) -> None:

@@ -6,6 +6,7 @@ brackets is prefixed to every subject so any reply finds its case (SPEC §7).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
@@ -38,6 +39,7 @@ class Renderer:
         first, _, body = rendered.partition("\n")
         if not first.startswith("Subject:"):
             raise ValueError(f"template {name} must start with a 'Subject:' line")
+        body = re.sub(r"\n[ \t]*(\n[ \t]*)+\n", "\n\n", body)  # templates may be generous with blank lines
         return first[len("Subject:"):].strip(), body.strip("\n") + "\n"
 
     def render(self, spec: ReplySpec, *, case_ref: str | None, message_id: str, date: datetime,

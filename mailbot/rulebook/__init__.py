@@ -5,7 +5,8 @@
     problems = check_rules(Path("rules"))           # [] when valid (`mailbot rules check`)
 """
 
-from mailbot.rulebook.load import RULE_FILES, check_rules, default_rules_dir, key_lines, load_rulebook
+from mailbot.rulebook.lines import key_lines
+from mailbot.rulebook.load import RULE_FILES, check_rules, default_rules_dir, load_rulebook
 from mailbot.rulebook.models import (
     CONSULTATION_TYPES,
     AdministrativeDocument,

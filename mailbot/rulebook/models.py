@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from decimal import Decimal
-from functools import lru_cache
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
@@ -18,7 +17,7 @@ Language = Literal["en", "it"]
 ConsultationType = Literal["surgical", "oncological", "cardio_oncological", "radiotherapy"]
 CONSULTATION_TYPES: tuple[str, ...] = ("surgical", "oncological", "cardio_oncological", "radiotherapy")
 
-_REGEX_SIGNS = re.compile(r"[\^$\\\[\](){}*+?|]")
+_PLAIN_ENTRY = re.compile(r"[\w\s-]+")
 
 
 def fold(text: str) -> str:
@@ -33,8 +32,9 @@ def fold(text: str) -> str:
 
 
 def is_regex(entry: str) -> bool:
-    """A naming.toml `generic_names` entry is a regular expression when it has regex signs."""
-    return bool(_REGEX_SIGNS.search(entry))
+    """A naming.toml `generic_names` entry is a regular expression unless it is only words
+    (letters, digits, spaces, '-', '_'); the naming check (`documents/naming.py`) reads it so."""
+    return not _PLAIN_ENTRY.fullmatch(entry)
 
 
 def _compilable(entry: str) -> str:
@@ -114,7 +114,7 @@ class AdministrativeDocument(Strict):
 
 class NamingPolicy(Strict):
     allowed_extensions: tuple[Annotated[str, AfterValidator(_extension)], ...] = ("pdf",)
-    # words or regexes for names that say nothing (see `is_generic`)
+    # words, or regexes searched in the lower-case stem, for names that say nothing
     generic_names: tuple[Annotated[str, AfterValidator(_compilable)], ...] = ()
     max_length: int = Field(default=80, ge=8, le=255)
     min_length: int = Field(default=5, ge=1)
@@ -124,25 +124,6 @@ class NamingPolicy(Strict):
         if self.min_length > self.max_length:
             raise ValueError("min_length is larger than max_length")
         return self
-
-    def is_generic(self, stem: str) -> bool:
-        """True when a file name (without extension) says nothing about its content.
-
-        A plain word entry matches when the name, folded and with digits dropped, is exactly that
-        word ("Scansione 003" is "scansione"); a regex entry is searched in the lower-case name.
-        """
-        words, patterns = _generic_matchers(self.generic_names)
-        lowered = stem.strip().lower()
-        if any(p.search(lowered) for p in patterns):
-            return True
-        return " ".join(re.sub(r"[0-9]+", " ", fold(stem)).split()) in words
-
-
-@lru_cache(maxsize=8)
-def _generic_matchers(entries: tuple[str, ...]) -> tuple[frozenset[str], tuple[re.Pattern[str], ...]]:
-    words = frozenset(fold(e) for e in entries if not is_regex(e))
-    patterns = tuple(re.compile(e, re.IGNORECASE) for e in entries if is_regex(e))
-    return words, patterns
 
 
 class PriceItem(Strict):
@@ -197,24 +178,3 @@ class Rulebook(Strict):
 
     def all_document_types(self) -> dict[str, DocumentType | AdministrativeDocument]:
         return {**self.documents, **self.administrative}
-
-    def match_condition(self, text: str) -> Condition | None:
-        """The condition a free-text `condition` form field names, or None.
-
-        An exact (folded) id, title or alias wins; else the longest alias found as whole words
-        inside the text ("stage II breast cancer, operated" -> breast_cancer).
-        """
-        wanted = fold(text)
-        if not wanted:
-            return None
-        best: tuple[int, Condition] | None = None
-        for condition in self.conditions.values():
-            names = {fold(condition.id), fold(condition.title.en), fold(condition.title.it)}
-            names.update(fold(alias) for alias in condition.aliases)
-            names.discard("")
-            if wanted in names:
-                return condition
-            for name in names:
-                if f" {name} " in f" {wanted} " and (best is None or len(name) > best[0]):
-                    best = (len(name), condition)
-        return best[1] if best else None

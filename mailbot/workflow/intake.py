@@ -174,10 +174,13 @@ def _context(form: dict[str, str], language: str, rulebook: Rulebook, office: Of
              requirements: list[Finding], per_file: list[Finding], attachments: tuple[AssessedAttachment, ...],
              condition_id: str | None) -> dict[str, Any]:
     """Everything a template may show, already in the case language; no wording lives here."""
+    notes = rulebook.conditions[condition_id].notes if condition_id else {}
+
     def doc(doc_id: str) -> dict[str, str]:
         item = rulebook.all_document_types().get(doc_id)
-        desc = item.description.get(language) if item is not None and getattr(item, "description", None) else ""
-        return {"id": doc_id, "title": rulebook.title(doc_id, language), "description": desc}
+        desc = item.description.get(language) if item is not None and item.description else ""
+        note = notes[doc_id].get(language) if doc_id in notes else ""
+        return {"id": doc_id, "title": rulebook.title(doc_id, language), "description": desc, "note": note}
 
     missing, any_of, form_problems, unknown_condition = [], [], [], None
     consent_missing = consent_mismatch = request_form_missing = False
@@ -185,7 +188,8 @@ def _context(form: dict[str, str], language: str, rulebook: Rulebook, office: Of
         if f.code == "document_missing":
             missing.append(doc(f.subject))
         elif f.code == "document_any_of_missing":
-            any_of.append([doc(i) for i in f.detail["options"]])
+            any_of.append({"options": [doc(i) for i in f.detail["options"]],
+                           "note": next((doc(i)["note"] for i in f.detail["options"] if i in notes), "")})
         elif f.code in ("form_field_missing", "form_field_invalid"):
             form_problems.append({"field": f.subject, "problem": f.detail.get("problem", "missing")})
         elif f.code == "condition_unknown":

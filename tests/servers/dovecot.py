@@ -31,6 +31,16 @@ def find_dovecot() -> str | None:
         (p for p in ("/usr/sbin/dovecot", "/usr/local/sbin/dovecot") if os.access(p, os.X_OK)), None)
 
 
+def _die_with_parent() -> None:
+    """Linux: SIGTERM the server when the test process dies without its teardown (e.g. killed)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class DovecotServer:
     """Handle on the running instance: connection facts plus mailbox helpers for tests."""
 
@@ -66,10 +76,10 @@ class DovecotServer:
         check = subprocess.run([self.binary, "-c", str(self.conf), "-n"], capture_output=True, text=True)
         if check.returncode != 0:
             raise RuntimeError(f"dovecot rejected its test config:\n{check.stderr}")
-        self._proc = subprocess.Popen(
-            [self.binary, "-F", "-c", str(self.conf)],
-            stdout=subprocess.DEVNULL, stderr=open(self.root / "stderr.log", "wb"),
-        )
+        with open(self.root / "stderr.log", "wb") as stderr:
+            self._proc = subprocess.Popen([self.binary, "-F", "-c", str(self.conf)],
+                                          stdout=subprocess.DEVNULL, stderr=stderr,
+                                          preexec_fn=_die_with_parent)
         deadline = time.monotonic() + timeout
         last_error: Exception | None = None
         while time.monotonic() < deadline:
@@ -146,7 +156,12 @@ service imap-login {{
   }}
 {login_chroot}}}
 service anvil {{
-{anvil_chroot}}}
+{anvil_chroot}  # auth cannot reach this socket, so it disables its per-IP penalty (up to 15 s of
+  # extra delay on every login after a wrong-password test)
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
 """
 
     def log_tail(self, lines: int = 30) -> str:

@@ -85,7 +85,7 @@ class SmtpSink:
               and auth_data.password.decode() == self.password)
         if ok:
             self.auth_logins.append(self.username)
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd sends the 535
 
     def start(self) -> "SmtpSink":
         self._controller.start()
