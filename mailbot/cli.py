@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # per-file parse chatter; findings carry what matters
     try:
         return _dispatch(args)
     except MailbotError as exc:

@@ -40,6 +40,7 @@ class OfficeConfig(Section):
     timezone: str = "Europe/Rome"
     languages: list[Literal["en", "it"]] = ["en", "it"]
     max_attachment_mb: int = Field(default=25, ge=1, le=200)
+    max_replies_per_address_per_day: int = Field(default=10, ge=1)
 
     @field_validator("timezone")
     @classmethod

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from dataclasses import dataclass, field
 
 from mailbot.app import App
@@ -105,17 +106,25 @@ class Worker:
         poll = (self.app.config.imap or self.app.config.maildir).poll_seconds
         while not self.stopping.is_set():
             self.cycle()
-            if self.stopping.is_set():
-                break
-            wait = getattr(self.mailbox, "wait_for_mail", None)
+            self.wait_for_mail(poll)
+
+    def wait_for_mail(self, poll_seconds: float) -> None:
+        """Until new mail (IMAP IDLE / Maildir watch) or the poll interval ends; wakes within
+        a few seconds of a stop signal. Polling stays as the backstop for a silent IDLE."""
+        deadline = time.monotonic() + poll_seconds
+        wait = getattr(self.mailbox, "wait_for_mail", None)
+        while not self.stopping.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
             try:
-                if wait is not None:
-                    wait(min(poll, 5))  # short slices so a signal is honoured promptly
-                else:
-                    self.stopping.wait(min(poll, 5))
+                if wait is not None and wait(min(left, 5.0)):
+                    return
+                if wait is None:
+                    self.stopping.wait(min(left, 5.0))
             except MailboxError as exc:
                 log.error("waiting for mail failed: %s", exc)
-                self.stopping.wait(min(poll, 5))
+                self.stopping.wait(min(left, 5.0))
 
     def close(self) -> None:
         for part in (self.mailbox, self.transport):

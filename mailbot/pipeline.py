@@ -11,6 +11,7 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -29,6 +30,7 @@ from mailbot.store.files import FileStore, sha256
 from mailbot.store.models import Case, Document, Event, InboundMessage, OutboxMessage
 from mailbot.workflow.attachments import assess
 from mailbot.workflow.intake import Office, decide
+from mailbot.workflow.limits import split_by_cap
 from mailbot.workflow.model import Decision
 from mailbot.workflow.routing import Candidates, choose_case, find_refs, form_names_other_patient, sender_role
 
@@ -180,7 +182,12 @@ class Intake:
     def _queue_replies(self, session: Session, d: Decision, msg: ParsedMessage, key: str, case: Case, now,
                        outcome: Outcome) -> None:
         stem = hashlib.sha256(key.encode()).hexdigest()[:12]
-        for i, spec in enumerate(d.replies):
+        keep, dropped = split_by_cap(d.replies, self._replies_today(session, now),
+                                     self.config.office.max_replies_per_address_per_day)
+        for spec in dropped:
+            session.add(Event(case_id=case.id, at=now, kind="reply_suppressed",
+                              detail={"purpose": spec.purpose, "why": "daily cap of automatic replies reached"}))
+        for i, spec in enumerate(keep):
             message_id = f"<{case.ref}.{stem}.{i}@{self.config.office.domain}>"
             attachments: list[tuple[str, bytes]] = [
                 (blank_name, blank_form(form, spec.language)) for form in spec.blank_forms
@@ -198,6 +205,16 @@ class Intake:
             session.add(Event(case_id=case.id, at=now, kind="reply_queued",
                               detail={"purpose": spec.purpose, "to": list(spec.to), "message_id": message_id}))
             outcome.replies.append((list(spec.to), rendered.subject, rendered.raw))
+
+
+    def _replies_today(self, session: Session, now) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        rows = session.execute(select(OutboxMessage.recipients).where(
+            OutboxMessage.created_at >= now - timedelta(days=1), OutboxMessage.purpose.like("requestor/%")))
+        for (recipients,) in rows:
+            for address in recipients:
+                counts[address.lower()] = counts.get(address.lower(), 0) + 1
+        return counts
 
 
 def _blank_filename(form: str, language: str) -> str:

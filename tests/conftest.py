@@ -21,7 +21,6 @@ if _HERE not in sys.path:  # `servers` stays importable even if tests/ becomes a
 from servers import make_self_signed_cert, require_or_skip  # noqa: E402
 from servers.dovecot import INSTALL_HINT, DovecotServer, find_dovecot  # noqa: E402
 from servers.postgres import UNREACHABLE, PostgresAdmin  # noqa: E402
-from servers.smtp_sink import SmtpSink  # noqa: E402
 
 _IMAP_FIXTURES = {"dovecot", "imap_account"}
 
@@ -72,11 +71,19 @@ def tls_cert(tmp_path_factory) -> tuple[Path, Path]:
     return make_self_signed_cert(tmp_path_factory.mktemp("tls"))
 
 
+def _sink_class():
+    try:
+        from servers.smtp_sink import SmtpSink
+    except ImportError:
+        require_or_skip("aiosmtpd not installed: pip install -e '.[test]' (or pip install aiosmtpd)")
+    return SmtpSink
+
+
 @pytest.fixture
 def smtp_sink():
     """Plain SMTP sink: host, port, messages, clear(), fail_next(n, code), refuse_recipient(addr),
     smtp_config(**overrides)."""
-    sink = SmtpSink().start()
+    sink = _sink_class()().start()
     yield sink
     sink.stop()
 
@@ -85,7 +92,7 @@ def smtp_sink():
 def smtp_sink_tls(tls_cert):
     """Like smtp_sink, but offers STARTTLS and requires AUTH (username/password attributes;
     ca_file trusts its certificate)."""
-    sink = SmtpSink(tls_cert=tls_cert, username="robot", password="smtp-secret").start()
+    sink = _sink_class()(tls_cert=tls_cert, username="robot", password="smtp-secret").start()
     yield sink
     sink.stop()
 

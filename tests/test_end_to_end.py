@@ -242,3 +242,15 @@ def test_smtp_failure_is_retried_without_loss_or_duplicate(office):
     assert reply["Message-ID"] == first_id
     office.once()
     assert office.new_replies() == []
+
+
+def test_an_address_gets_at_most_the_daily_cap_of_automatic_replies(office):
+    # a misbehaving autoresponder without any machine mark writes again and again
+    for n in range(12):
+        office.deliver(patient_mail("Robot <robot@elsewhere.example.net>", f"Re: hello {n}", "I got your mail."))
+    office.once()
+    assert len(office.new_replies()) == 10
+    app = office.app()
+    from mailbot.store.models import Event
+    with app.sessions() as s:
+        assert len(s.execute(select(Event).where(Event.kind == "reply_suppressed")).scalars().all()) == 2

@@ -209,3 +209,27 @@ def test_wait_for_mail_polls_without_idle(imap_account):
         assert box.wait_for_mail(0.2) is False
         imap_account.deliver(message(1))
         assert box.wait_for_mail(0.2) is True
+
+
+def test_wait_for_mail_after_the_connection_died(imap_account, mailbox):
+    assert list(mailbox.waiting()) == []
+    imap_account.kick()
+    imap_account.deliver(message(1))
+    started = time.monotonic()
+    assert mailbox.wait_for_mail(5) is True
+    assert time.monotonic() - started < 2
+
+
+def test_no_message_content_in_logs(imap_account, caplog):
+    import logging
+
+    imap_account.deliver(message(1, body="Diagnosis: PATIENT-SECRET-7731"))
+    with caplog.at_level(logging.DEBUG):
+        with ImapMailbox(imap_account.imap_config("none")) as box:
+            for waiting in box.waiting():
+                assert b"PATIENT-SECRET-7731" in waiting.raw
+                box.move_to_quarantine(waiting.key)
+            box._client._imap.shutdown()
+            box.wait_for_mail(0.1)
+    assert caplog.records and "PATIENT-SECRET" not in caplog.text
+    assert "patient1@example.com" not in caplog.text and "request 1" not in caplog.text

@@ -172,3 +172,17 @@ def test_usable_from_inside_a_running_event_loop(smtp_sink, transport):
 
     asyncio.run(main())
     assert len(smtp_sink.messages) == 1
+
+
+def test_no_message_content_in_logs(smtp_sink, transport, caplog):
+    import logging
+
+    raw = RAW.replace(b"Dear patient", b"Diagnosis: PATIENT-SECRET-7731")
+    smtp_sink.refuse_recipient("gone@example.com")
+    with caplog.at_level(logging.DEBUG):
+        send(transport, ["patient@example.com"], raw=raw)
+        with pytest.raises(SendError):
+            send(transport, ["patient@example.com", "gone@example.com"], raw=raw)
+    ours = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("mail.log"))
+    assert "mailbot" in " ".join(r.name for r in caplog.records)
+    assert "PATIENT-SECRET" not in ours and "Documents missing" not in ours

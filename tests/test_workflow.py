@@ -130,3 +130,14 @@ def test_automatic_stranger_and_staff_messages_never_act():
     assert reply.purpose == "requestor/not_a_party" and "patient_name" not in reply.context
     staff = decide(message("APPROVE"), (), Route(case(state="in_triage"), "thread"), "triage", None, RULES, OFFICE)
     assert staff.replies == () and staff.state_after == "in_triage"
+
+
+def test_reply_cap_drops_requestor_replies_but_not_staff_mail():
+    from mailbot.workflow.limits import split_by_cap
+    from mailbot.workflow.model import ReplySpec
+    to_patient = ReplySpec("requestor/received", ("Maria@example.net",), "en", {})
+    to_triage = ReplySpec("triage/new_case", ("triage@hospital.example.org",), "en", {})
+    keep, drop = split_by_cap((to_patient, to_triage), {"maria@example.net": 10}, cap=10)
+    assert keep == [to_triage] and drop == [to_patient]
+    keep, drop = split_by_cap((to_patient, to_patient), {"maria@example.net": 9}, cap=10)
+    assert keep == [to_patient] and drop == [to_patient]

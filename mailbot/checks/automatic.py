@@ -9,7 +9,9 @@ import re
 
 from mailbot.parse import ParsedMessage
 
-_BOUNCE_SENDERS = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|noreply|no-reply|do-not-reply|donotreply|bounce[s]?)([+\-.].*)?@", re.I)
+_BOUNCE_SENDERS = re.compile(
+    r"^(mailer-daemon|post_?master|mail-daemon|noreply|no-reply|do-not-reply|donotreply|bounces?|owner-[^@]+)"
+    r"([+\-.][^@]*)?@|^[^@]+-(owner|request|bounces?)@", re.I)
 _AUTO_SUBJECT = re.compile(
     r"^(auto(matic)?[ -]?reply|autoreply|out of (the )?office|risposta automatica|fuori ufficio|"
     r"undeliverable|undelivered mail|delivery status notification|mail delivery failed|"

@@ -1,9 +1,12 @@
 """File name + text layer -> which document types a file is. Pure and explainable.
 
-Matching works on normalized words: lower case, accents stripped, anything that is not a letter or
-a digit is a separator. In file names, camelCase and letter/digit boundaries also separate words
-("HistologyReport2026.pdf" -> "histology report 2026 pdf"). A keyword of several words matches the
-same words in a row, so "histology report" matches `histology_report.pdf` and "Histology Report".
+Matching works on normalized words (`rulebook.models.fold`): lower case, accents stripped, anything
+that is not a letter or a digit is a separator. In file names, camelCase and letter/digit boundaries
+also separate words ("HistologyReport2026.pdf" -> "histology report 2026"). A keyword of several
+words matches the same words in a row, so "histology report" matches `histology_report.pdf` and
+"Histology Report". Words inside a longer keyword of another type belong to that type: in
+"PET-CT scan" the PET-CT keyword "pet ct" wins over the CT keyword "ct"; in "breast MRI",
+"breast mri" wins over "mri".
 
 Scoring (per document type, over distinct keywords):
 - a file-name keyword scores FILENAME_WEIGHT per word of the keyword;
@@ -15,30 +18,26 @@ Scoring (per document type, over distinct keywords):
 from __future__ import annotations
 
 import re
-import unicodedata
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
-from mailbot.rulebook.models import Rulebook
+from mailbot.rulebook.models import Rulebook, fold
 
 FILENAME_WEIGHT = 3
 MIN_CONTENT_HITS = 2
+MAX_SPANS = 50  # occurrences of one keyword looked at
 
 _CAMEL_RE = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _LETTER_DIGIT_RE = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
-_SEPARATOR_RE = re.compile(r"[\W_]+")
-
-
-def strip_accents(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def words(text: str, *, split_compounds: bool = False) -> list[str]:
-    """Normalized words of `text`. `split_compounds` also splits camelCase and letter/digit runs
-    (right for file names, where people glue words together)."""
+    """Normalized words of `text` (the rulebook's `fold`: lower case, accents stripped).
+    `split_compounds` also splits camelCase and letter/digit runs (right for file names, where
+    people glue words together)."""
     if split_compounds:
         text = _LETTER_DIGIT_RE.sub(" ", _CAMEL_RE.sub(" ", text))
-    return [w for w in _SEPARATOR_RE.split(strip_accents(text).lower()) if w]
+    return fold(text).split()
 
 
 def split_name(filename: str) -> tuple[str, str]:
@@ -60,14 +59,52 @@ def _padded(ws: list[str]) -> str:
     return " " + " ".join(ws) + " "
 
 
-def _matching(keywords: tuple[str, ...], haystack: str, *, split_compounds: bool) -> tuple[str, ...]:
-    """The keywords (as written in the rules, first spelling wins) found in a padded word string."""
-    found: dict[str, str] = {}
+def _needle(keyword: str, split_compounds: bool) -> str:
+    return " ".join(words(keyword, split_compounds=split_compounds))
+
+
+def _hits(keywords: tuple[str, ...], haystack: str, *, split_compounds: bool) -> dict[str, list[tuple[int, int]]]:
+    """The keywords found in a padded word string (as written in the rules; of two spellings with
+    the same words the first wins) -> where they occur (character spans, at most MAX_SPANS)."""
+    hits: dict[str, list[tuple[int, int]]] = {}
+    seen: set[str] = set()
     for keyword in keywords:
         needle = " ".join(words(keyword, split_compounds=split_compounds))
-        if needle and needle not in found and f" {needle} " in haystack:
-            found[needle] = keyword
-    return tuple(found.values())
+        if not needle or needle in seen:
+            continue
+        seen.add(needle)
+        spans: list[tuple[int, int]] = []
+        at = haystack.find(f" {needle} ")
+        while at >= 0 and len(spans) < MAX_SPANS:
+            spans.append((at + 1, at + 1 + len(needle)))
+            at = haystack.find(f" {needle} ", at + 1)
+        if spans:
+            hits[keyword] = spans
+    return hits
+
+
+def _claimed_matches(keywords_by_type: dict[str, tuple[str, ...]], haystack: str, *,
+                     split_compounds: bool) -> dict[str, tuple[str, ...]]:
+    """Per type, the keywords found in `haystack` at least once outside a longer keyword of
+    another type: in "PET CT scan", "pet ct" (PET-CT report) claims the words, so "ct" (CT report)
+    does not count there."""
+    found = {type_id: _hits(keywords, haystack, split_compounds=split_compounds)
+             for type_id, keywords in keywords_by_type.items()}
+    # Only a keyword of several words can hold another one: those occurrences are the claims.
+    claims = sorted((start, end, type_id) for type_id, hits in found.items()
+                    for keyword, spans in hits.items() if " " in haystack[spans[0][0]:spans[0][1]]
+                    for start, end in spans)
+    starts = [start for start, _, _ in claims]
+    longest = max((end - start for start, end, _ in claims), default=0)
+
+    def free(start: int, end: int, owner: str) -> bool:
+        first = bisect_left(starts, start - longest)
+        last = bisect_right(starts, start)
+        return not any(other != owner and end <= b and b - a > end - start
+                       for a, b, other in claims[first:last])
+
+    return {type_id: kept for type_id, hits in found.items()
+            if (kept := tuple(k for k, spans in hits.items() if any(free(a, b, type_id) for a, b in spans)))}
 
 
 @dataclass(frozen=True)
@@ -84,12 +121,14 @@ class TypeMatch:
 def explain_classification(filename: str, text: str, rulebook: Rulebook) -> dict[str, TypeMatch]:
     """Every document type with at least one keyword hit, with the keywords that matched.
     Accepted types first, best first; the same order `classify` uses."""
-    name_haystack = _padded(filename_words(filename))
-    text_haystack = _padded(words(text))
+    types = rulebook.all_document_types()
+    by_name = _claimed_matches({t: d.filename_keywords for t, d in types.items()},
+                               _padded(filename_words(filename)), split_compounds=True)
+    by_text = _claimed_matches({t: d.content_keywords for t, d in types.items()},
+                               _padded(words(text)), split_compounds=False)
     matches: list[TypeMatch] = []
-    for type_id, doc_type in rulebook.all_document_types().items():
-        in_name = _matching(doc_type.filename_keywords, name_haystack, split_compounds=True)
-        in_text = _matching(doc_type.content_keywords, text_haystack, split_compounds=False)
+    for type_id in types:
+        in_name, in_text = by_name.get(type_id, ()), by_text.get(type_id, ())
         if not in_name and not in_text:
             continue
         text_sizes = [len(words(k)) for k in in_text]
@@ -109,5 +148,5 @@ def classify(filename: str, text: str, rulebook: Rulebook) -> tuple[str, ...]:
 def has_filename_keyword(filename: str, rulebook: Rulebook) -> bool:
     """Whether the name carries a file-name keyword of any document type."""
     haystack = _padded(filename_words(filename))
-    return any(_matching(t.filename_keywords, haystack, split_compounds=True)
+    return any(_hits(t.filename_keywords, haystack, split_compounds=True)
                for t in rulebook.all_document_types().values())

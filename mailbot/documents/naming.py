@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
-from mailbot.documents.classify import has_filename_keyword, split_name, strip_accents, words
-from mailbot.rulebook.models import Rulebook
+from mailbot.documents.classify import has_filename_keyword, split_name, words
+from mailbot.rulebook.models import Rulebook, is_regex
 
 MIN_YEAR, MAX_YEAR = 1990, 2100
 
@@ -44,8 +44,7 @@ def check_name(filename: str, doc_types: tuple[str, ...], text: str, rulebook: R
 def _name_problem(filename: str, rulebook: Rulebook) -> str | None:
     policy = rulebook.naming
     stem, ext = split_name(filename)
-    allowed = {e.lower().lstrip(".") for e in policy.allowed_extensions}
-    if ext not in allowed:
+    if ext not in policy.allowed_extensions:  # NamingPolicy keeps them lower case, without the dot
         return "bad_extension"
     if len(stem) + len(ext) + 1 > policy.max_length:
         return "too_long"
@@ -63,7 +62,7 @@ def suggest_name(filename: str, doc_types: tuple[str, ...], text: str, rulebook:
     primary = next((t for t in doc_types if t in known), None)
     if primary is None:
         return None
-    allowed = [e.lower().lstrip(".") for e in rulebook.naming.allowed_extensions]
+    allowed = rulebook.naming.allowed_extensions
     ext = "pdf" if "pdf" in allowed or not allowed else allowed[0]
     when = find_date(split_name(filename)[0]) or find_date(text)
     return f"{primary}_{when.isoformat()}.{ext}" if when else f"{primary}.{ext}"
@@ -71,30 +70,17 @@ def suggest_name(filename: str, doc_types: tuple[str, ...], text: str, rulebook:
 
 # --- generic names --------------------------------------------------------------------------------
 
-_PLAIN_ENTRY_RE = re.compile(r"[\w\s-]+")
-
-
 @lru_cache(maxsize=32)
 def _compile_generic(entries: tuple[str, ...]) -> tuple[frozenset[str], tuple[re.Pattern[str], ...]]:
-    """Split policy entries into plain words and regexes (an entry that does not compile is
-    ignored here: the rule loader reports it)."""
-    plain: set[str] = set()
-    patterns: list[re.Pattern[str]] = []
-    for entry in entries:
-        if _PLAIN_ENTRY_RE.fullmatch(entry):
-            plain.update(words(entry))
-        else:
-            try:
-                patterns.append(re.compile(entry))
-            except re.error:
-                continue
-    return frozenset(plain), tuple(patterns)
+    """Policy entries split into plain words and regexes (NamingPolicy has checked they compile)."""
+    plain = frozenset(w for entry in entries if not is_regex(entry) for w in words(entry))
+    return plain, tuple(re.compile(entry) for entry in entries if is_regex(entry))
 
 
 def is_generic(stem: str, generic_names: tuple[str, ...]) -> bool:
     """A stem that says nothing about the content (see the module docstring)."""
     plain, patterns = _compile_generic(tuple(generic_names))
-    lowered = strip_accents(stem).lower().strip()
+    lowered = stem.strip().lower()
     if any(p.search(lowered) for p in patterns):
         return True
     left = [w for w in words(stem, split_compounds=True) if not w.isdigit() and w not in _MONTHS]

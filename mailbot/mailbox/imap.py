@@ -27,6 +27,11 @@ from mailbot.mailbox.base import WaitingMessage
 
 log = logging.getLogger(__name__)
 
+# imapclient logs every protocol line at DEBUG, fetched message bodies included, and SPEC §8 says
+# no health data in logs: cap it at INFO unless someone configured that logger on purpose.
+if logging.getLogger("imapclient").level == logging.NOTSET:
+    logging.getLogger("imapclient").setLevel(logging.INFO)
+
 T = TypeVar("T")
 DELETED = b"\\Deleted"
 MAX_IDLE_SECONDS = 25 * 60  # RFC 2177: re-issue IDLE before the server's 30-minute autologout

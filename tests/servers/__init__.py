@@ -7,6 +7,7 @@ fails them in CI (MAILBOT_REQUIRE_SERVERS=1), so a broken CI image cannot pass b
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 from pathlib import Path
@@ -32,6 +33,8 @@ def free_port() -> int:
 
 def make_self_signed_cert(directory: Path, name: str = "server") -> tuple[Path, Path]:
     """(cert, key) for CN=localhost, SAN localhost + 127.0.0.1; the cert doubles as the CA file."""
+    if shutil.which("openssl") is None:
+        require_or_skip("openssl not installed (needed for test TLS certificates): apt-get install openssl")
     cert, key = directory / f"{name}-cert.pem", directory / f"{name}-key.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "3",

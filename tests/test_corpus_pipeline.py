@@ -1,0 +1,57 @@
+"""Every real email of ../shared/corpus through the whole pipeline (parse, assess, route, decide,
+commit, render): none may raise or hang; each ends filed or quarantined; bounces and
+auto-replies never get a reply."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from mailbot.app import build_app
+from mailbot.config import load_config
+from mailbot.store.models import InboundMessage, OutboxMessage
+from test_cli import local_config
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+
+
+# A mailing-list manager's "you are not a member" notice from neko-admin@, with no RFC 3834,
+# DSN, List-* or Precedence mark: indistinguishable from a person writing; answering it once is
+# harmless (and the per-address reply cap stops any loop).
+KNOWN_ANSWERED = ["emails/sisimai__maildir__bsd__lhost-fml-02.eml"]
+
+
+def manifest() -> list[tuple[str, str]]:
+    if not (CORPUS / "MANIFEST.tsv").exists():
+        pytest.skip(f"the shared corpus is not at {CORPUS}")
+    with open(CORPUS / "MANIFEST.tsv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    return [(r["file"], r["expectation"]) for r in rows if r["kind"] == "email"]
+
+
+def test_every_corpus_email_is_filed_or_quarantined_and_machines_get_no_reply(tmp_path):
+    emails = manifest()
+    app = build_app(load_config(local_config(tmp_path)))
+    dispositions: dict[str, str] = {}
+    replied: dict[str, int] = {}
+    for name, _expectation in emails:
+        outcome = app.intake.process((CORPUS / name).read_bytes())
+        dispositions[name] = outcome.disposition
+        replied[name] = len(outcome.replies)
+
+    assert len(dispositions) == len(emails) == 356
+    allowed = {"filed", "automatic", "quarantined", "stranger", "duplicate"}
+    assert set(dispositions.values()) <= allowed
+    machine = [name for name, exp in emails if exp in ("bounce", "autoreply")]
+    answered_machines = [n for n in machine if replied[n]]
+    assert answered_machines == KNOWN_ANSWERED
+    assert all(dispositions[n] in ("automatic", "quarantined", "duplicate") for n in machine
+               if n not in answered_machines)
+    with app.sessions() as s:
+        stored = s.execute(select(func.count()).select_from(InboundMessage)).scalar_one()
+        queued = s.execute(select(func.count()).select_from(OutboxMessage)).scalar_one()
+    assert stored == sum(1 for d in dispositions.values() if d != "duplicate")
+    assert queued == sum(replied.values())
