@@ -135,7 +135,7 @@ class Intake:
         if d.new_case:
             ref = case_store.next_ref(session, self.config.office.case_prefix, now.astimezone(self.config.office.zone).year)
             case = Case(ref=ref, state=d.state_after or "awaiting_documents", language=d.language,
-                        requestor_email=msg.reply_address or msg.from_addr, condition_id=d.condition_id,
+                        requestor_email=msg.from_addr, condition_id=d.condition_id,
                         form=d.form, consent=d.consent, findings=[], opened_at=now, updated_at=now)
             session.add(case)
             session.flush()

@@ -254,3 +254,16 @@ def test_an_address_gets_at_most_the_daily_cap_of_automatic_replies(office):
     from mailbot.store.models import Event
     with app.sessions() as s:
         assert len(s.execute(select(Event).where(Event.kind == "reply_suppressed")).scalars().all()) == 2
+
+
+def test_triage_is_told_of_files_that_could_not_be_used(office):
+    office.deliver(patient_mail(MARIA, "Second opinion", "All my documents.",
+                                [("request_form.pdf", filled_request_form(**BREAST_FORM)), *breast_documents(),
+                                 ("pet_ct_report_2026-03-01.pdf", encrypted_pdf(CT_REPORT))]))
+    office.once()
+    triage = [m for m in office.new_replies() if "New case for triage" in m["Subject"]]
+    assert triage
+    text = plain_text(triage[0])
+    assert "Received but not usable (not attached):" in text
+    assert "pet_ct_report_2026-03-01.pdf: encrypted" in text
+    assert "pet_ct_report_2026-03-01.pdf" not in attachment_names(triage[0])

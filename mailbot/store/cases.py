@@ -34,7 +34,9 @@ def view(case: Case) -> CaseView:
         ref=case.ref, state=case.state, language=case.language, requestor_email=case.requestor_email,
         form=dict(case.form or {}), consent=dict(case.consent or {}),
         documents=tuple(StoredDocument(d.filename, d.sha256, tuple(d.doc_types or ()),
-                                       d.problem is None and d.name_ok) for d in case.documents),
+                                       d.problem is None and d.name_ok,
+                                       d.problem or ("" if d.name_ok else f"badly named ({d.name_reason})"))
+                        for d in case.documents),
     )
 
 

@@ -88,7 +88,7 @@ def decide(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], rout
                         events=(("staff_message", {**summary, "note": "shown to admins; no command handling yet"}),))
 
     if role == "stranger":
-        reply = ReplySpec("requestor/not_a_party", (msg.reply_address,), guessed, {"office_name": office.name})
+        reply = ReplySpec("requestor/not_a_party", (msg.from_addr,), guessed, {"office_name": office.name})
         return _no_case(msg, route, role, "stranger", "sender is not a party to the case", attachments, guessed,
                         replies=(reply,), events=(("stranger_message", summary),))
 
@@ -111,13 +111,14 @@ def _intake(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], rou
         case.language if case else guessed if guessed in office.languages else office.default_language)
 
     stored = list(case.documents) if case else []
-    new_docs = [StoredDocument(a.filename, a.sha256, a.doc_types, a.usable) for a in attachments if not a.duplicate]
+    new_docs = [StoredDocument(a.filename, a.sha256, a.doc_types, a.usable, _problem_note(a))
+                for a in attachments if not a.duplicate]
     facts = [DocumentFacts(d.filename, d.doc_types, d.usable) for d in (*stored, *new_docs)]
     condition_id, requirements = check_completeness(form=form, consent=consent, documents=facts, rulebook=rulebook)
     per_file = file_findings(attachments)
     findings = tuple(requirements + per_file)
     state_before = case.state if case else None
-    reply_to = (msg.reply_address,)
+    reply_to = (msg.from_addr,)   # the identity the case knows; never a different Reply-To
     base_ctx = _context(form, language, rulebook, office, route, requirements, per_file, attachments, condition_id)
     events: list[tuple[str, dict[str, Any]]] = [("message_received", summary)]
     replies: list[ReplySpec] = []
@@ -133,7 +134,9 @@ def _intake(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], rou
                 ctx = {**_context(form, lang, rulebook, office, route, requirements, per_file, attachments,
                                   condition_id),
                        "doctor_name": doctor.name,
-                       "documents": [_doc_line(d, lang, rulebook) for d in (*stored, *new_docs) if d.usable]}
+                       "documents": [_doc_line(d, lang, rulebook) for d in (*stored, *new_docs) if d.usable],
+                       "unusable": [{"filename": d.filename, "problem": d.problem}
+                                    for d in (*stored, *new_docs) if not d.usable]}
                 replies.append(ReplySpec("triage/new_case", (str(doctor.email),), lang, ctx, documents=docs,
                                          auto_submitted="auto-generated"))
             if not rulebook.staff.triage:
@@ -164,6 +167,12 @@ def _intake(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], rou
         sender_role=role, state_before=state_before, state_after=state_after, language=language, form=form,
         consent=consent, condition_id=condition_id, attachments=attachments, findings=findings,
         replies=tuple(replies), events=tuple(events))
+
+
+def _problem_note(a: AssessedAttachment) -> str:
+    if a.problem is not None:
+        return a.problem if a.problem != "not_pdf" else f"not_pdf ({a.kind})"
+    return "" if a.name_ok else f"badly named ({a.name_reason})"
 
 
 def _doc_line(d: StoredDocument, language: str, rulebook: Rulebook) -> dict[str, Any]:

@@ -17,6 +17,7 @@ class StoredDocument:
     sha256: str
     doc_types: tuple[str, ...]
     usable: bool
+    problem: str = ""   # why it is not usable, for the staff's view
 
 
 @dataclass(frozen=True)
