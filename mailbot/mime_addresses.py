@@ -16,6 +16,16 @@ from mailbot.mime_text import decode_header_text, decode_rfc2047, to_raw_bytes, 
 
 _ADDR_SPEC = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
 _ADDRESS_HEADERS = ("from", "to", "cc", "reply-to", "date")
+_TOKEN_SPLIT = re.compile(r"[\s<>()\[\],;:\"]+")
+
+
+def _is_addr(token: str) -> bool:
+    return len(token) <= 320 and _ADDR_SPEC.fullmatch(token) is not None
+
+
+def _addr_tokens(text: str) -> list[str]:
+    """Plausible addr-specs in free text (split first, so the scan stays linear)."""
+    return [t for t in _TOKEN_SPLIT.split(text) if "@" in t and _is_addr(t)]
 
 
 def addresses_and_date(raw_headers: dict[str, list[str]], defects: list[str]):
@@ -56,7 +66,7 @@ def addresses_and_date(raw_headers: dict[str, list[str]], defects: list[str]):
                 pairs = email.utils.getaddresses([undo_8bit(v) for v in values])
             except Exception:
                 pairs = []
-            found = [(decode_rfc2047(n), a.strip().lower()) for n, a in pairs if _ADDR_SPEC.fullmatch(a.strip())]
+            found = [(decode_rfc2047(n), a.strip().lower()) for n, a in pairs if _is_addr(a.strip())]
             if not found:
                 defects.append(f"unparseable {header.title()}")
         elif header in partly_bad:
@@ -74,7 +84,7 @@ def addresses_and_date(raw_headers: dict[str, list[str]], defects: list[str]):
     elif not from_values:
         defects.append("missing From")
     else:
-        matches = set(m.lower() for m in _ADDR_SPEC.findall(undo_8bit(from_values[0])))
+        matches = {m.lower() for m in _addr_tokens(undo_8bit(from_values[0]))}
         if len(matches) == 1:
             from_addr = matches.pop()
             defects.append("From address recovered from malformed header")

@@ -8,10 +8,11 @@ from __future__ import annotations
 import email
 import email.errors
 import email.message
+import email.utils
 import quopri
 import re
-from typing import NamedTuple
 from email.policy import compat32
+from typing import NamedTuple
 
 from mailbot.mime_text import (
     b64decode_lenient,
@@ -93,7 +94,9 @@ _UU = ("x-uuencode", "uuencode", "uue", "x-uue")
 
 def _payload(part: email.message.Message, defects: list[str]) -> bytes:
     """The decoded payload of a leaf part, best effort, never raising."""
-    cte = str(part.get("content-transfer-encoding", "") or "").strip().lower()
+    # Exactly the value the stdlib tested (it does not strip), so that what it left
+    # undecoded ("base64 ", "quoted-printable;") is decoded here.
+    cte = str(part.get("content-transfer-encoding", "") or "").lower()
     before = len(part.defects)
     try:
         data = part.get_payload(decode=True)
@@ -112,7 +115,7 @@ def _payload(part: email.message.Message, defects: list[str]) -> bytes:
                               email.errors.InvalidBase64CharactersDefect)) for d in new):
             defects.append("base64 payload damaged")
     elif cte not in ("quoted-printable", *_UU):
-        token = re.split(r"[\s;,\"']+", cte.strip("\"'; "))[0] if cte else ""
+        token = re.split(r"[\s;,\"']+", cte.strip("\"'; \t"))[0] if cte else ""
         if "base64" in token:
             data, _ = b64decode_lenient(data)
         elif token.startswith("quoted") or token == "qp":

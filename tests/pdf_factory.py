@@ -298,8 +298,9 @@ def _title(en: str, it: str) -> Title:
 
 
 def sample_rulebook(**naming: object) -> Rulebook:
-    """Six document types (four clinical, two administrative) and the usual naming policy;
-    `naming` overrides NamingPolicy fields."""
+    """Keyword-rich document types (five clinical, two administrative) and the usual naming
+    policy, for classification and naming tests; `naming` overrides NamingPolicy fields.
+    (Workflow tests use tests/small_rules.py, which carries conditions and staff.)"""
     documents = {
         "histology_report": DocumentType(
             title=_title("Histology report", "Referto istologico"),

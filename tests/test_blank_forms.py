@@ -15,7 +15,7 @@ from mailbot.documents.blank_forms import (
 )
 from mailbot.documents.classify import classify
 from mailbot.documents.inspect import inspect_document
-from tests.pdf_factory import filled_consent_form, filled_request_form, sample_rulebook
+from pdf_factory import filled_consent_form, filled_request_form, sample_rulebook
 
 SPEC_REQUEST_FIELDS = [
     "patient_name", "patient_birth_date", "patient_email", "requestor_name", "requestor_email",

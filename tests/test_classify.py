@@ -13,7 +13,8 @@ from mailbot.documents.classify import (
     words,
 )
 from mailbot.documents.inspect import inspect_document
-from tests.pdf_factory import (
+from mailbot.rulebook.models import DocumentType, Title
+from pdf_factory import (
     BLOOD_TESTS,
     CT_REPORT,
     DISCHARGE_LETTER_IT,
@@ -106,6 +107,25 @@ def test_filename_outweighs_content() -> None:
     # Named as a CT report, content mentions two histology words: CT first.
     found = classify("ct_report.pdf", "carcinoma seen at previous biopsy", RULES)
     assert found == ("ct_report", "histology_report")
+
+
+def test_words_of_a_longer_keyword_belong_to_its_type() -> None:
+    rules = RULES.model_copy(update={"documents": {
+        **RULES.documents,
+        "mri_report": DocumentType(title=Title(en="MRI report", it="Referto RM"),
+                                   filename_keywords=("mri", "rm"), content_keywords=("mri", "gadolinium")),
+        "breast_mri_report": DocumentType(title=Title(en="Breast MRI", it="RM mammaria"),
+                                          filename_keywords=("breast mri", "rm mammaria"),
+                                          content_keywords=("breast mri", "enhancement")),
+    }})
+    assert classify("Breast_MRI_2026-03-02.pdf", "", rules) == ("breast_mri_report",)
+    assert classify("RM_mammaria.pdf", "", rules) == ("breast_mri_report",)
+    assert classify("x.pdf", "Breast MRI with gadolinium: no enhancement.", rules) == ("breast_mri_report",)
+    explained = explain_classification("x.pdf", "Breast MRI with gadolinium: no enhancement.", rules)
+    assert explained["mri_report"].content_keywords == ("gadolinium",)   # "mri" was claimed
+    # Elsewhere in the text "MRI" stands alone: then it counts for the MRI report too.
+    both = "Breast MRI: no enhancement. Brain MRI with gadolinium: normal."
+    assert classify("x.pdf", both, rules) == ("breast_mri_report", "mri_report")
 
 
 def test_repeated_keyword_counts_once() -> None:

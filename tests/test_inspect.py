@@ -12,7 +12,7 @@ from pypdf import PdfReader, PdfWriter
 
 from mailbot.documents import inspect as inspect_module
 from mailbot.documents.inspect import KINDS, MAX_TEXT_PAGES, Inspection, inspect_document, sniff_kind
-from tests.pdf_factory import (
+from pdf_factory import (
     HISTOLOGY_BREAST,
     doc_bytes,
     docx_bytes,

@@ -26,12 +26,12 @@ def mailbox(imap_account):
 
 
 def test_waiting_is_oldest_first_and_never_sets_seen(imap_account, mailbox):
-    for n in (1, 2, 3):
-        imap_account.deliver(message(n))
+    uids = [imap_account.deliver(message(n)) for n in (1, 2, 3)]   # UIDs keep counting across tests
     found = list(mailbox.waiting())
     assert [m.raw for m in found] == [message(1), message(2), message(3)]
     validity = imap_account.uidvalidity("INBOX")
-    assert [m.key for m in found] == [f"{validity}:1", f"{validity}:2", f"{validity}:3"]
+    assert [m.key for m in found] == [f"{validity}:{uid}" for uid in uids]
+    assert uids == sorted(uids) and len(set(uids)) == 3
     assert all(b"\\Seen" not in flags for flags in imap_account.flags("INBOX"))
     assert [m.raw for m in mailbox.waiting()] == [message(1), message(2), message(3)]  # still there
 

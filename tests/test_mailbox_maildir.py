@@ -88,6 +88,10 @@ def test_wait_for_mail_polls(tmp_path):
     assert time.monotonic() - started >= 0.35
     threading.Timer(0.2, deliver, args=(path, message(2))).start()
     assert box.wait_for_mail(5) is True
+    assert len(list(box.waiting())) == 2
+    assert box.wait_for_mail(0.1) is False  # both listed: nothing new
+    deliver(path, message(3))  # arrives between the sweep and the wait: still news
+    assert box.wait_for_mail(5) is True
 
 
 def test_open_mailbox_picks_maildir_from_config(tmp_path):

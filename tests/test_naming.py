@@ -8,7 +8,7 @@ import pytest
 
 from mailbot.documents.classify import classify
 from mailbot.documents.naming import NameVerdict, check_name, find_date, is_generic
-from tests.pdf_factory import CT_REPORT, HISTOLOGY_BREAST, HISTOLOGY_BREAST_IT, sample_rulebook
+from pdf_factory import CT_REPORT, HISTOLOGY_BREAST, HISTOLOGY_BREAST_IT, sample_rulebook
 
 RULES = sample_rulebook()
 

@@ -109,17 +109,16 @@ _TEXTS = {
         "If you are not the patient, please also send the patient's signed consent (ask us for it).",
         "Se lei non è il paziente, invii anche il consenso firmato dal paziente (lo chieda a noi)."),
     "consent_title": _t("Consent form", "Modulo di consenso"),
-    "consent_subtitle": _t("Second opinion - request made on the patient's behalf",
-                           "Secondo parere - richiesta presentata per conto del paziente"),
+    "consent_subtitle": _t("Patient consent - second opinion requested on the patient's behalf",
+                           "Consenso del paziente - secondo parere richiesto per conto del paziente"),
     "consent_body": _t(
-        "I, the undersigned patient, authorise the person named below to request a second opinion "
-        "on my behalf, to send my clinical documents and to correspond with the second opinion "
-        "office about my case. I consent to the processing of my health data for this purpose "
-        "under EU Regulation 2016/679 (GDPR). I may withdraw this consent at any time by writing "
-        "to the office.",
+        "I authorise the person named below to request a second opinion on my behalf, to send my "
+        "clinical documents and to correspond with the office about my case. I consent to the "
+        "processing of my health data for this purpose under EU Regulation 2016/679 (GDPR). I may "
+        "withdraw this consent at any time by writing to the office.",
         "Io sottoscritto/a paziente autorizzo la persona indicata qui sotto a richiedere un secondo "
         "parere per mio conto, a inviare la mia documentazione clinica e a corrispondere con "
-        "l'ufficio secondo parere sul mio caso. Acconsento al trattamento dei miei dati sanitari "
+        "l'ufficio sul mio caso. Acconsento al trattamento dei miei dati sanitari "
         "per questo scopo ai sensi del Regolamento UE 2016/679 (GDPR). Posso revocare questo "
         "consenso in qualsiasi momento scrivendo all'ufficio."),
     "signature": _t("Patient's signature", "Firma del paziente"),

@@ -59,21 +59,20 @@ def _padded(ws: list[str]) -> str:
     return " " + " ".join(ws) + " "
 
 
-def _needle(keyword: str, split_compounds: bool) -> str:
-    return " ".join(words(keyword, split_compounds=split_compounds))
+Span = tuple[int, int]
 
 
-def _hits(keywords: tuple[str, ...], haystack: str, *, split_compounds: bool) -> dict[str, list[tuple[int, int]]]:
+def _hits(keywords: tuple[str, ...], haystack: str, *, split_compounds: bool) -> dict[str, list[Span]]:
     """The keywords found in a padded word string (as written in the rules; of two spellings with
     the same words the first wins) -> where they occur (character spans, at most MAX_SPANS)."""
-    hits: dict[str, list[tuple[int, int]]] = {}
+    hits: dict[str, list[Span]] = {}
     seen: set[str] = set()
     for keyword in keywords:
         needle = " ".join(words(keyword, split_compounds=split_compounds))
         if not needle or needle in seen:
             continue
         seen.add(needle)
-        spans: list[tuple[int, int]] = []
+        spans: list[Span] = []
         at = haystack.find(f" {needle} ")
         while at >= 0 and len(spans) < MAX_SPANS:
             spans.append((at + 1, at + 1 + len(needle)))
@@ -90,10 +89,9 @@ def _claimed_matches(keywords_by_type: dict[str, tuple[str, ...]], haystack: str
     does not count there."""
     found = {type_id: _hits(keywords, haystack, split_compounds=split_compounds)
              for type_id, keywords in keywords_by_type.items()}
-    # Only a keyword of several words can hold another one: those occurrences are the claims.
+    # Only an occurrence of several words (a space inside its span) can hold another keyword.
     claims = sorted((start, end, type_id) for type_id, hits in found.items()
-                    for keyword, spans in hits.items() if " " in haystack[spans[0][0]:spans[0][1]]
-                    for start, end in spans)
+                    for spans in hits.values() for start, end in spans if " " in haystack[start:end])
     starts = [start for start, _, _ in claims]
     longest = max((end - start for start, end, _ in claims), default=0)
 
@@ -103,8 +101,9 @@ def _claimed_matches(keywords_by_type: dict[str, tuple[str, ...]], haystack: str
         return not any(other != owner and end <= b and b - a > end - start
                        for a, b, other in claims[first:last])
 
-    return {type_id: kept for type_id, hits in found.items()
-            if (kept := tuple(k for k, spans in hits.items() if any(free(a, b, type_id) for a, b in spans)))}
+    kept = {type_id: tuple(k for k, spans in hits.items() if any(free(a, b, type_id) for a, b in spans))
+            for type_id, hits in found.items()}
+    return {type_id: keywords for type_id, keywords in kept.items() if keywords}
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ Errors and logs name the server, folder and keys only, never message contents.
 from __future__ import annotations
 
 import logging
-import socket
 import ssl
 import time
 from typing import Callable, Iterator, TypeVar

@@ -33,6 +33,7 @@ class MaildirMailbox:
         self._colon = self._maildir.colon
         self.processed_folder = processed_folder
         self.quarantine_folder = quarantine_folder
+        self._listed: set[str] | None = None  # keys of the last waiting() sweep
 
     def _entries(self, root: Path) -> list[tuple[float, str, str, Path]]:
         """(mtime, name, key, path) of every message in new/ and cur/ under `root`."""
@@ -55,7 +56,9 @@ class MaildirMailbox:
 
     def waiting(self) -> Iterator[WaitingMessage]:
         """Messages of the top folder, oldest first (by mtime, then name)."""
-        for _mtime, _name, key, path in sorted(self._entries(self.path)):
+        entries = sorted(self._entries(self.path))
+        self._listed = {e[2] for e in entries}
+        for _mtime, _name, key, path in entries:
             try:
                 raw = path.read_bytes()
             except FileNotFoundError:
@@ -90,9 +93,11 @@ class MaildirMailbox:
             raise MailboxError(f"cannot move message {key} to {folder} in {self.path}: {exc}") from None
 
     def wait_for_mail(self, timeout_seconds: float) -> bool:
-        """Poll until a message that was not there at the start appears (True) or time is up."""
+        """Poll until a message not seen by the last waiting() sweep (or, before any sweep, not
+        there at the start) appears: True; False when time is up. Like IMAP: no busy loop on a
+        message that stays in the inbox."""
         deadline = time.monotonic() + max(0.0, timeout_seconds)
-        before = {e[2] for e in self._entries(self.path)}
+        before = self._listed if self._listed is not None else {e[2] for e in self._entries(self.path)}
         while True:
             if any(e[2] not in before for e in self._entries(self.path)):
                 return True

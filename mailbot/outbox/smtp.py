@@ -97,7 +97,8 @@ class SmtpTransport:
             self._loop.call_soon_threadsafe(self._loop.stop)
             if self._thread is not None:
                 self._thread.join(timeout=5)
-            self._loop.close()
+            if not self._loop.is_running():
+                self._loop.close()
             self._loop = self._thread = None
 
     def __enter__(self) -> "SmtpTransport":
