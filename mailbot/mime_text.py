@@ -60,21 +60,45 @@ def _codec(charset: object) -> str | None:
     return info.name
 
 
+_LATIN_CODECS = {"cp1252", "iso8859-1", "iso8859-15"}
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeError:
+        return False
+    return True
+
+
 def decode_bytes(data: bytes, charset: object = None) -> str:
     """Bytes -> str: the declared charset if it decodes cleanly, else UTF-8, else cp1252.
 
-    cp1252 is applied with the five bytes it leaves undefined mapped as Latin-1, so no
-    byte is ever dropped or replaced.
+    In between: the declared charset with a few replacement characters, and UTF-8 that is
+    valid but for a stray or truncated byte.  The final cp1252 pass maps the five bytes
+    cp1252 leaves undefined as Latin-1, so no byte is ever dropped.  A Latin-1/cp1252
+    label on bytes that are valid UTF-8 is treated as a mislabel.
     """
     if not data:
         return ""
     codec = _codec(charset)
+    if codec in _LATIN_CODECS:
+        # Valid multi-byte UTF-8 under a Latin-1 label is nearly always a mislabel
+        # ("Ã¨" for "è"); real Latin-1 text is almost never valid UTF-8.
+        codec = None if _is_utf8(data) else codec
     for name in (codec, "utf-8"):
         if name:
             try:
                 return data.decode(name)
             except (UnicodeError, LookupError, ValueError, TypeError):
                 pass
+    if codec and codec != "utf-8":  # declared multi-byte charset with a few bad bytes
+        try:
+            text = data.decode(codec, errors="replace")
+        except (UnicodeError, LookupError, ValueError, TypeError):
+            text = None
+        if text is not None and text.count("\ufffd") <= max(2, len(text) // 200):
+            return text
     # Mostly-valid UTF-8 (a truncated or stray byte in otherwise UTF-8 text) stays UTF-8;
     # anything else is a single-byte Windows/Latin-1 text.
     as_utf8 = data.decode("utf-8", errors="replace")

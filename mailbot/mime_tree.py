@@ -196,11 +196,14 @@ def _encoded_forward(part: email.message.Message, inner: list) -> email.message.
     if cte not in ("base64", "quoted-printable"):
         return None
     try:
-        first = inner[0] if inner else part
-        if first.keys() and first is not part or first.is_multipart():
-            raw = to_raw_bytes(first.as_string())
+        if inner:  # what the stdlib took for the enclosed message: serialise it back
+            first = inner[0]
+            raw = to_raw_bytes(first.as_string() if first.keys() or first.is_multipart()
+                               else first.get_payload())
+        elif isinstance(part.get_payload(), str):
+            raw = to_raw_bytes(part.get_payload())
         else:
-            raw = to_raw_bytes(first.get_payload() or "")
+            return None
         data = b64decode_lenient(raw)[0] if cte == "base64" else quopri.decodestring(raw)
         return email.message_from_bytes(data, policy=compat32) if data.strip() else None
     except Exception:
@@ -220,7 +223,7 @@ def body_text(root: email.message.Message) -> tuple[str, list[str]]:
     controls = sum(1 for ch in text if ch < " " and ch not in "\t\n\f")
     if controls > max(8, len(text) // 20):
         return "", [*defects, "binary data instead of body text (dropped)"]
-    return text, defects
+    return text.replace("\x00", ""), defects
 
 
 def _body(part, root, depth: int, defects: list[str]) -> tuple[str, str] | None:

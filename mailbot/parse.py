@@ -68,7 +68,7 @@ class ParsedMessage:
 LOOP_HEADERS = (
     "auto-submitted", "precedence", "list-id", "list-unsubscribe", "x-auto-response-suppress",
     "x-autoreply", "x-autorespond", "return-path", "content-type", "x-failed-recipients",
-    "x-loop",
+    "x-loop", "x-apple-action",
 )
 _FIRST_ONLY = {"return-path", "content-type"}   # repeated ones are joined with ", "
 MAX_DEFECTS = 40

@@ -27,7 +27,12 @@ from mailbot.replies.render import Renderer
 from mailbot.rulebook.models import Rulebook
 from mailbot.store import cases as case_store
 from mailbot.store.files import FileStore, sha256
-from mailbot.store.models import Case, Document, Event, InboundMessage, OutboxMessage
+from mailbot.errors import MailbotError
+from mailbot.store.models import Case, Document, Event, InboundMessage, OutboxMessage, Payment
+from mailbot.workdays_simple import WeekdayCalendar
+from mailbot.workflow.commands import parse_command
+from mailbot.workflow.model import CLOSED_STATES
+from mailbot.workflow.staff import StaffFacts, decide_command, read_command
 from mailbot.workflow.attachments import assess
 from mailbot.workflow.intake import Office, decide
 from mailbot.workflow.limits import split_by_cap
@@ -35,6 +40,13 @@ from mailbot.workflow.model import Decision
 from mailbot.workflow.routing import Candidates, choose_case, find_refs, form_names_other_patient, sender_role
 
 log = logging.getLogger(__name__)
+REPORT_WORKING_DAYS = 5
+CASE_UPDATABLE = {"triage", "amount_due", "specialist_email", "declined_by", "pending_extra", "paid_at",
+                  "report_sent_at", "report_due_at", "closed_at", "parent_ref"}
+
+
+class CaseNotFound(MailbotError):
+    """No case has that reference."""
 
 
 @dataclass
@@ -66,8 +78,11 @@ class Intake:
         self.renderer = renderer
         self.clock = clock
         off = config.office
-        self.office = Office(name=off.name, address=off.address, languages=tuple(off.languages))
+        pay = config.payment
+        self.office = Office(name=off.name, address=off.address, languages=tuple(off.languages),
+                             payment={"beneficiary": pay.beneficiary, "iban": pay.iban, "bic": pay.bic})
         self.own_addresses = {off.address.lower()}
+        self.calendar = WeekdayCalendar(off.zone)
         self.sent_id = re.compile(rf"<({re.escape(off.case_prefix)}-\d{{4}}-\d{{5}})\.[^<>@\s]+@{re.escape(off.domain)}>", re.I)
 
     # -- the one public step ---------------------------------------------------------------
@@ -125,8 +140,56 @@ class Intake:
             known = frozenset(d.sha256 for d in case.documents)
             attachments = [dataclasses.replace(a, duplicate=a.sha256 in known) for a in attachments]
         role = sender_role(msg.from_addr, route.case, self.rulebook)
-        decision = decide(msg, tuple(attachments), route, role, automatic, self.rulebook, self.office)
+        decision = None
+        if automatic is None and case is not None and role != "stranger":
+            decision = self._command_decision(session, msg, tuple(attachments), route.case, case, role, now)
+        if decision is None:
+            decision = decide(msg, tuple(attachments), route, role, automatic, self.rulebook, self.office)
         return self._apply(session, decision, msg, raw, key, case, now, dry_run)
+
+    def _command_decision(self, session: Session, msg: ParsedMessage, attachments, view, case: Case, role: str,
+                          now) -> Decision | None:
+        parsed = read_command(msg, role)
+        report_docs: tuple[tuple[str, str], ...] = ()
+        if role == "specialist" and case.state == "with_specialist":
+            report_docs = tuple((a.sha256, a.filename) for a in attachments
+                                if a.kind == "pdf" and a.problem is None and not a.duplicate)
+        case_docs = tuple((d.sha256, d.filename) for d in case.documents if d.problem is None and d.name_ok)
+        return decide_command(msg, attachments, view, role, parsed, self.rulebook, self.office,
+                              self.staff_facts(session, case, now), case_docs, report_docs)
+
+    def staff_facts(self, session: Session, case: Case, now) -> StaffFacts:
+        previous, same = None, False
+        if case.parent_ref:
+            parent = case_store.by_ref(session, case.parent_ref)
+            if parent is not None and parent.specialist_email:
+                previous = parent.specialist_email
+                loads = case_store.open_cases_by_specialist(session)
+                member = next((m for m in self.rulebook.staff.specialists
+                               if str(m.email).lower() == previous), None)
+                same = member is not None and loads.get(previous, 0) < member.max_open_cases
+        return StaffFacts(now=now, open_cases=case_store.open_cases_by_specialist(session),
+                          report_due=self.calendar.add_working_days(now, REPORT_WORKING_DAYS),
+                          previous_specialist=previous, is_update_same_specialist=same)
+
+    def record_payment(self, ref: str, amount: str | None, *, by: str = "cli") -> Outcome:
+        """`mailbot payment REF [--amount X]`: the same decision as an admin's PAID email."""
+        now = self.clock.now()
+        with self.sessions() as session:
+            case = case_store.by_ref(session, ref)
+            if case is None:
+                raise CaseNotFound(f"no case {ref}")
+            text = f"PAID {amount}" if amount else "PAID"
+            msg = ParsedMessage(message_id="", from_name="", from_addr="", reply_to="", to=(), cc=(),
+                                subject=text, date=None, in_reply_to="", references=(), text=text, attachments=())
+            decision = decide_command(msg, (), case_store.view(case), "admin", parse_command(text), self.rulebook,
+                                      self.office, self.staff_facts(session, case, now),
+                                      tuple((d.sha256, d.filename) for d in case.documents
+                                            if d.problem is None and d.name_ok))
+            key = f"cli:{ref}:{now.isoformat()}"
+            outcome = self._apply(session, decision, msg, text.encode(), key, case, now, False)
+            session.commit()
+            return outcome
 
     # -- applying a Decision ----------------------------------------------------------------
     def _apply(self, session: Session, d: Decision, msg: ParsedMessage, raw: bytes, key: str,
@@ -172,6 +235,15 @@ class Intake:
                 if d.state_after == "in_triage":
                     case.completed_at = now
             case.updated_at = now
+            for column, value in d.case_updates.items():
+                if column not in CASE_UPDATABLE:
+                    raise ValueError(f"decision may not set {column}")
+                setattr(case, column, value)
+            if d.state_after in CLOSED_STATES and case.closed_at is None:
+                case.closed_at = now
+            if d.payment is not None:
+                session.add(Payment(case_id=case.id, amount=d.payment["amount"], expected=d.payment["expected"],
+                                    recorded_by=d.payment["by"] or "cli", at=now))
         for kind, detail in d.events:
             session.add(Event(case_id=case.id, at=now, kind=kind, detail={**detail, "inbound_id": inbound.id}))
         session.flush()

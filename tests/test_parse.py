@@ -261,3 +261,32 @@ def test_base64_encoded_forward_is_opened():
     )
     atts = parse_message(raw).attachments
     assert [(a.filename, a.from_forwarded) for a in atts] == [("a.pdf", True)]
+
+
+def test_utf8_under_a_latin1_label_is_read_as_utf8():
+    raw = _msg("From: a@example.it\nContent-Type: text/plain; charset=iso-8859-1", "città\n")
+    assert parse_message(raw).text == "città"
+    cp1252 = ("From: a@example.it\nContent-Type: text/plain; charset=iso-8859-1\n\n"
+              "\u201cciao\u201d \u20ac5 citt\u00e0\n").encode("cp1252")
+    assert parse_message(cp1252).text == "\u201cciao\u201d \u20ac5 città"
+
+
+def test_html_tables_keep_cells_apart_and_hostile_html_is_fast():
+    import time
+
+    html = "<table><tr><td>patient_name:</td><td>Anna</td></tr></table>"
+    got = parse_message(_msg("From: a@example.it\nContent-Type: text/html", html))
+    assert "patient_name: Anna" in got.text
+    start = time.monotonic()
+    deep = parse_message(_msg("From: a@example.it\nContent-Type: text/html", "<ul><li>" * 20000 + "deep"))
+    assert time.monotonic() - start < 10  # html2text alone would need minutes here
+    assert "deep" in deep.text
+
+
+def test_hostile_address_headers_stay_linear():
+    import time
+
+    start = time.monotonic()
+    got = parse_message(("From: Mario " + "a-" * 100000 + "\nTo: " + "b." * 100000 + "\n\nx").encode())
+    assert time.monotonic() - start < 10
+    assert got.from_addr == ""

@@ -141,3 +141,7 @@ def test_reply_cap_drops_requestor_replies_but_not_staff_mail():
     assert keep == [to_triage] and drop == [to_patient]
     keep, drop = split_by_cap((to_patient, to_patient), {"maria@example.net": 9}, cap=10)
     assert keep == [to_patient] and drop == [to_patient]
+
+
+def test_apple_vacation_reply_is_automatic():
+    assert automatic_reason(message(**{"x-apple-action": "VACATION"}), {"so@hospital.example.org"}) == "auto_reply_header"

@@ -32,7 +32,7 @@ def automatic_reason(msg: ParsedMessage, own_addresses: set[str]) -> str | None:
         return "precedence"
     if "list-id" in h or "list-unsubscribe" in h:
         return "mailing_list"
-    if "x-autoreply" in h or "x-autorespond" in h:
+    if "x-autoreply" in h or "x-autorespond" in h or h.get("x-apple-action", "").strip().upper() == "VACATION":
         return "auto_reply_header"
     if h.get("x-auto-response-suppress", "").strip().lower() in ("all", "oof", "autoreply"):
         return "auto_reply_header"

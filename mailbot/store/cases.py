@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,6 +37,10 @@ def view(case: Case) -> CaseView:
                                        d.problem is None and d.name_ok,
                                        d.problem or ("" if d.name_ok else f"badly named ({d.name_reason})"))
                         for d in case.documents),
+        condition_id=case.condition_id, specialist_email=case.specialist_email, amount_due=case.amount_due,
+        triage=dict(case.triage or {}), declined_by=tuple(case.declined_by or ()),
+        pending_extra=dict(case.pending_extra or {}), parent_ref=case.parent_ref,
+        report_sent_at=case.report_sent_at,
     )
 
 
@@ -52,6 +56,12 @@ def by_sent_message_ids(session: Session, message_ids: list[str]) -> Case | None
         select(OutboxMessage.case_id).where(OutboxMessage.message_id.in_(ids), OutboxMessage.case_id.is_not(None))
         .order_by(OutboxMessage.id.desc()).limit(1)).scalar_one_or_none()
     return session.get(Case, row) if row is not None else None
+
+
+def open_cases_by_specialist(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Case.specialist_email, func.count()).where(
+        Case.state == "with_specialist", Case.specialist_email.is_not(None)).group_by(Case.specialist_email))
+    return {email.lower(): count for email, count in rows}
 
 
 def open_cases_awaiting_documents(session: Session, requestor: str) -> list[Case]:

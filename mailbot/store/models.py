@@ -40,6 +40,15 @@ class Case(Base):
     updated_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    specialist_email: Mapped[str | None] = mapped_column(String(320), index=True)
+    amount_due: Mapped[str | None] = mapped_column(String(16))
+    triage: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    declined_by: Mapped[list[Any]] = mapped_column(default=list)
+    pending_extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    parent_ref: Mapped[str | None] = mapped_column(String(32))
+    paid_at: Mapped[datetime | None]
+    report_sent_at: Mapped[datetime | None]
+    report_due_at: Mapped[datetime | None]
 
     documents: Mapped[list["Document"]] = relationship(back_populates="case", order_by="Document.id")
     events: Mapped[list["Event"]] = relationship(back_populates="case", order_by="Event.id")
@@ -114,6 +123,16 @@ class OutboxMessage(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    amount: Mapped[str] = mapped_column(String(16))
+    expected: Mapped[str] = mapped_column(String(16))
+    recorded_by: Mapped[str] = mapped_column(String(320))   # admin address, or "cli"
+    at: Mapped[datetime]
 
 
 class AuditLine(Base):

@@ -6,7 +6,7 @@ attachments, and applies the returned Decision in one transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mailbot.checks.completeness import DocumentFacts, check_completeness
@@ -27,6 +27,7 @@ class Office:
     address: str
     languages: tuple[str, ...]
     triage_working_days: int = 2
+    payment: dict[str, str] = field(default_factory=dict)   # beneficiary, iban, bic
 
     @property
     def default_language(self) -> str:
@@ -120,11 +121,13 @@ def _intake(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], rou
     state_before = case.state if case else None
     reply_to = (msg.from_addr,)   # the identity the case knows; never a different Reply-To
     base_ctx = _context(form, language, rulebook, office, route, requirements, per_file, attachments, condition_id)
+    base_ctx["triage_missing"] = list(case.triage.get("missing", [])) if case else []
     events: list[tuple[str, dict[str, Any]]] = [("message_received", summary)]
     replies: list[ReplySpec] = []
 
+    waiting_for_triage_items = bool(case and case.triage.get("missing")) and not any(d.usable for d in new_docs)
     if case is None or case.state == "awaiting_documents":
-        if not requirements:
+        if not requirements and not waiting_for_triage_items:
             state_after = "in_triage"
             events.append(("state_changed", {"from": state_before, "to": state_after}))
             replies.append(ReplySpec("requestor/case_complete", reply_to, language, base_ctx))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 from mailbot.checks.findings import Finding
@@ -31,6 +32,14 @@ class CaseView:
     form: dict[str, str]
     consent: dict[str, str]
     documents: tuple[StoredDocument, ...] = ()
+    condition_id: str | None = None
+    specialist_email: str | None = None
+    amount_due: str | None = None          # "500.00" once triage approved
+    triage: dict[str, Any] = field(default_factory=dict)   # who approved, type, specialty, note
+    declined_by: tuple[str, ...] = ()      # specialists who declined this case
+    pending_extra: dict[str, Any] = field(default_factory=dict)  # a CONSULT awaiting YES/NO
+    parent_ref: str | None = None          # the earlier case this one updates
+    report_sent_at: datetime | None = None
 
     @property
     def patient_email(self) -> str:
@@ -99,6 +108,9 @@ class Decision:
     replies: tuple[ReplySpec, ...]
     events: tuple[tuple[str, dict[str, Any]], ...]
     reason: str = ""                   # why (automatic reason, quarantine cause)
+    case_updates: dict[str, Any] = field(default_factory=dict)  # column -> new value
+    payment: dict[str, Any] | None = None   # a payment to record: amount, by, expected
+    command: str = ""                  # the command acted on (or refused), for the timeline
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
