@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from mailbot.store.models import Case, Document, Event, InboundMessage, OutboxMessage
+from mailbot.store.models import Case, Document, Event, InboundMessage, OutboxMessage, Payment
 
 
 MESSAGE_EVENTS = ("message_received", "staff_message", "stranger_message", "automatic_message")
@@ -61,6 +61,14 @@ def case_detail(app, ref: str) -> str | None:
             out.append(f"  - {d.filename}  [{d.kind}, {d.pages} p., {', '.join(d.doc_types) or 'unclassified'}] {verdict}")
         if not case.documents:
             out.append("  none")
+        out += ["", "Assignment and payment:",
+                f"  triage: {case.triage or '-'}",
+                f"  specialist: {case.specialist_email or '-'}"
+                + (f" (declined by {', '.join(case.declined_by)})" if case.declined_by else "")
+                + (f"; report due {when(case.report_due_at)}" if case.report_due_at else ""),
+                f"  amount due: {case.amount_due or '-'}"]
+        for p in session.execute(select(Payment).where(Payment.case_id == case.id).order_by(Payment.id)).scalars():
+            out.append(f"  paid {p.amount} (due {p.expected}) on {when(p.at)} recorded by {p.recorded_by}")
         out += ["", "Timeline:"]
         inbound = {m.id: m for m in session.execute(
             select(InboundMessage).where(InboundMessage.case_id == case.id)).scalars()}

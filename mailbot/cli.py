@@ -29,6 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     cases.add_argument("--state")
     case = sub.add_parser("case", parents=[common], help="one case in full")
     case.add_argument("ref")
+    payment = sub.add_parser("payment", parents=[common], help="record a payment (same as an admin's PAID email)")
+    payment.add_argument("ref")
+    payment.add_argument("--amount")
     replay = sub.add_parser("replay", parents=[common], help="run one saved message through the pipeline")
     replay.add_argument("file")
     replay.add_argument("--dry-run", action="store_true")
@@ -91,6 +94,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.verb == "replay":
         return _replay(app, Path(args.file), args.dry_run)
+    if args.verb == "payment":
+        return _payment(app, args.ref, args.amount)
     raise AssertionError(args.verb)
 
 
@@ -114,6 +119,23 @@ def _rules_check(args: argparse.Namespace) -> int:
         print(f"{len(problems)} problem(s) in {directory}", file=sys.stderr)
         return 1
     print(f"rules OK: {directory}")
+    return 0
+
+
+def _payment(app, ref: str, amount: str | None) -> int:
+    from mailbot.workflow.commands import parse_amount
+    if amount is not None and parse_amount(amount) is None:
+        print(f"mailbot: --amount {amount!r} is not an amount (e.g. 500 or 518.00)", file=sys.stderr)
+        return 2
+    outcome = app.intake.record_payment(ref, str(parse_amount(amount)) if amount else None)
+    decision = outcome.decision
+    if decision is None or decision.payment is None:
+        print(f"mailbot: payment not recorded: {ref} is not awaiting payment "
+              f"(state {decision.state_before if decision else '?'}); admins were notified", file=sys.stderr)
+        return 1
+    print(f"payment recorded on {ref}: {decision.payment['amount']} (due {decision.payment['expected']})")
+    for recipients, subject, _raw in outcome.replies:
+        print(f"  queued to {', '.join(recipients)}: {subject}")
     return 0
 
 

@@ -24,6 +24,7 @@ from mailbot.errors import RulesError
 from mailbot.rulebook.lines import Loc, dotted, key_lines, line_of
 from mailbot.rulebook.models import (
     AdministrativeDocument,
+    Calendar,
     Condition,
     DocumentType,
     NamingPolicy,
@@ -57,6 +58,10 @@ class PricingFile(Strict):
     pricing: Pricing
 
 
+class CalendarFile(Strict):
+    calendar: Calendar
+
+
 # file name -> (model of the whole file, its top-level key in the Rulebook or None for staff)
 RULE_FILES: dict[str, tuple[type[BaseModel], str | None]] = {
     "documents.toml": (DocumentsFile, "documents"),
@@ -66,7 +71,10 @@ RULE_FILES: dict[str, tuple[type[BaseModel], str | None]] = {
     "pricing.toml": (PricingFile, "pricing"),
     "staff.toml": (Staff, None),
 }
-OPTIONAL_FILES = ("calendar.toml",)  # read by the working-day calendar, not here
+# files that may be absent: a missing one means the model's defaults (Italian holidays, sat/sun)
+OPTIONAL_FILES: dict[str, tuple[type[BaseModel], str]] = {
+    "calendar.toml": (CalendarFile, "calendar"),
+}
 
 
 def default_rules_dir() -> Path:
@@ -115,6 +123,12 @@ def _compile(directory: Path) -> tuple[Rulebook | None, list[str]]:
         value = _read(files[name], model)
         if value is not None:
             parts[name] = value
+    for name, (model, _key) in OPTIONAL_FILES.items():
+        files[name] = _File(directory, name)
+        if files[name].path.exists():
+            value = _read(files[name], model)
+            if value is not None:
+                parts[name] = value
     # Cross-file checks run on whatever parsed, so one broken file does not hide the rest.
     docs = getattr(parts.get("documents.toml"), "documents", None)
     admin = getattr(parts.get("administrative.toml"), "administrative", None)
@@ -133,6 +147,9 @@ def _compile(directory: Path) -> tuple[Rulebook | None, list[str]]:
         _check_aliases(files["conditions.toml"], conditions)
         if docs is not None and admin is not None:
             _check_conditions(files["conditions.toml"], conditions, docs, admin)
+    calendar = getattr(parts.get("calendar.toml"), "calendar", None)
+    if calendar is not None:
+        _check_calendar(files["calendar.toml"], calendar)
     if staff is not None:
         _check_staff(files["staff.toml"], staff)
         if conditions is not None:
@@ -147,12 +164,13 @@ def _compile(directory: Path) -> tuple[Rulebook | None, list[str]]:
         naming=parts["naming.toml"].naming,
         pricing=parts["pricing.toml"].pricing,
         staff=parts["staff.toml"],
+        calendar=calendar if calendar is not None else Calendar(),
     )
     return rulebook, []
 
 
 def _read(file: _File, model: type[BaseModel]) -> BaseModel | None:
-    key = RULE_FILES[file.name][1] or file.path.stem
+    key = {**RULE_FILES, **OPTIONAL_FILES}[file.name][1] or file.path.stem
     try:
         file.text = file.path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -180,7 +198,7 @@ def _read(file: _File, model: type[BaseModel]) -> BaseModel | None:
         value = model.model_validate(data)
     except ValidationError as exc:
         for error in exc.errors():
-            loc = tuple(error["loc"])
+            loc = tuple(part for part in error["loc"] if part != "[key]")  # a bad table key: its line
             file.problem(loc, _explain(error, model))
         return None
     return None if file.problems else value
@@ -307,6 +325,21 @@ def _check_aliases(file: _File, conditions: dict) -> None:
                 owners.setdefault(name, (cid, loc))
 
 
+def _check_calendar(file: _File, calendar: Calendar) -> None:
+    """An extra working day listed twice, or inside a closure, is a contradiction to resolve."""
+    seen: set = set()
+    for i, day in enumerate(calendar.extra_working_days):
+        loc = ("calendar", "extra_working_days", i)
+        if day in seen:
+            file.problem(loc, f"{day} is listed twice; list each day once")
+        seen.add(day)
+        for c, closure in enumerate(calendar.closures):
+            if closure.covers(day):
+                file.problem(loc, f"{day} is also inside closure {c + 1} ({closure.reason!r}, line "
+                                  f"{line_of(file.lines, ('calendar', 'closures', c))}); remove it here or "
+                                  "shorten the closure")
+
+
 def _check_staff(file: _File, staff: Staff) -> None:
     if not staff.triage:
         file.problem(("triage",), "no triage doctor; add a [[triage]] entry, complete cases go to triage")
@@ -386,7 +419,8 @@ def _allowed_keys(model: Any, loc: Loc) -> list[str]:
     for part in loc:
         current = _unwrap(current)
         if isinstance(current, type) and issubclass(current, BaseModel):
-            field = current.model_fields.get(str(part))
+            fields = {f.alias or name: f for name, f in current.model_fields.items()}
+            field = fields.get(str(part))
             if field is None:
                 return []
             current = field.annotation
@@ -400,7 +434,7 @@ def _allowed_keys(model: Any, loc: Loc) -> list[str]:
                 return []
     current = _unwrap(current)
     if isinstance(current, type) and issubclass(current, BaseModel):
-        return [name for name in current.model_fields if name != "id"]
+        return [f.alias or name for name, f in current.model_fields.items() if name != "id"]
     return []
 
 

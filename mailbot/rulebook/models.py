@@ -6,12 +6,25 @@ problem with file, line and key; the rest of the code only ever sees a valid `Ru
 
 from __future__ import annotations
 
+import datetime as _dt
+import difflib
+import functools
 import re
 import unicodedata
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 Language = Literal["en", "it"]
 ConsultationType = Literal["surgical", "oncological", "cardio_oncological", "radiotherapy"]
@@ -157,6 +170,170 @@ class Staff(Strict):
     admins: tuple[StaffMember, ...] = ()
 
 
+# --- the office calendar (rules/calendar.toml) --------------------------------------------------
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # index == date.weekday()
+_WEEKDAY_NAMES = {
+    **{name: name for name in WEEKDAYS},
+    **{full: full[:3] for full in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")},
+}
+MAX_CLOSURE_DAYS = 366
+
+
+def _weekday(value: Any) -> Any:
+    """'Sat', 'saturday' -> 'sat'; anything else is reported with the accepted spellings."""
+    if not isinstance(value, str):
+        return value
+    name = _WEEKDAY_NAMES.get(value.strip().casefold())
+    if name is None:
+        raise ValueError(f"unknown weekday {value!r}; write one of {', '.join(WEEKDAYS)}")
+    return name
+
+
+def _month_day(value: str) -> str:
+    """A recurring day written "MM-DD" ("12-07"); "02-29" is allowed and applies in leap years."""
+    match = re.fullmatch(r"(\d{2})-(\d{2})", value.strip())
+    if match:
+        try:
+            _dt.date(2000, int(match[1]), int(match[2]))  # 2000 is a leap year
+        except ValueError:
+            match = None
+    if not match:
+        raise ValueError(f"{value!r} is not a month-day; write it as \"MM-DD\" in quotes, e.g. \"12-07\"")
+    return value.strip()
+
+
+@functools.lru_cache(maxsize=1)
+def _countries() -> dict[str, tuple[str, ...]]:
+    """Country code -> subdivision codes and aliases, as the `holidays` package knows them."""
+    import holidays  # imported here: only calendars need it
+
+    out = {}
+    for code in holidays.list_supported_countries():
+        cls = getattr(holidays, code, None) or type(holidays.country_holidays(code))
+        out[code] = (*getattr(cls, "subdivisions", ()), *getattr(cls, "subdivisions_aliases", {}))
+    return out
+
+
+Weekend = tuple[Annotated[Weekday, BeforeValidator(_weekday)], ...]
+
+
+class Closure(Strict):
+    """An office closure: one day (`date = 2026-12-24`) or a range (`from = ...`, `to = ...`,
+    both included), with the reason shown to staff."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    date: _dt.date | None = None
+    from_: _dt.date | None = Field(default=None, alias="from")
+    to: _dt.date | None = None
+    reason: str = Field(min_length=1)
+
+    @field_validator("date", "from_", "to", mode="before")
+    @classmethod
+    def _plain_date(cls, value: Any) -> Any:
+        if isinstance(value, _dt.datetime) or isinstance(value, _dt.time):
+            raise ValueError("write a date without a time, e.g. 2026-12-24")
+        return value
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> "Closure":
+        if self.date is not None and (self.from_ is not None or self.to is not None):
+            raise ValueError("give either date = ... (one day) or from = ... and to = ... (a range), not both")
+        if self.date is None and (self.from_ is None or self.to is None):
+            if self.from_ is None and self.to is None:
+                raise ValueError("no day given; add date = YYYY-MM-DD, or from = ... and to = ...")
+            raise ValueError("a range needs both from = ... and to = ...; add the missing one")
+        return self
+
+    @field_validator("to")
+    @classmethod
+    def _after_from(cls, value: _dt.date | None, info: ValidationInfo) -> _dt.date | None:
+        start = info.data.get("from_")
+        if value is None or not isinstance(start, _dt.date):
+            return value
+        if start > value:
+            raise ValueError(f"to ({value}) is before from ({start}); swap them")
+        if (value - start).days + 1 > MAX_CLOSURE_DAYS:
+            raise ValueError(f"the closure from {start} to {value} is {(value - start).days + 1} days, longer "
+                             "than a year; check the years")
+        return value
+
+    @property
+    def first(self) -> _dt.date:
+        return self.date if self.date is not None else self.from_  # type: ignore[return-value]
+
+    @property
+    def last(self) -> _dt.date:
+        return self.date if self.date is not None else self.to  # type: ignore[return-value]
+
+    def covers(self, day: _dt.date) -> bool:
+        return self.first <= day <= self.last
+
+
+class Calendar(Strict):
+    """The office's working days (`rules/calendar.toml`, `[calendar]`); see `mailbot.workdays`.
+
+    A day is a working day unless it is a weekend day, a public holiday of `country` (and
+    `subdivision`, e.g. a province's patron saint) per the `holidays` package, a `local_holidays`
+    month-day, or inside a `closures` entry; `extra_working_days` win over all of these.
+    """
+
+    country: str = "IT"
+    subdivision: str | None = None
+    weekend: Weekend = ("sat", "sun")
+    closures: tuple[Closure, ...] = ()
+    extra_working_days: tuple[_dt.date, ...] = ()
+    local_holidays: dict[Annotated[str, AfterValidator(_month_day)], Annotated[str, Field(min_length=1)]] = {}
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, value: str) -> str:
+        code = value.strip().upper()
+        known = _countries()
+        if code not in known:
+            close = difflib.get_close_matches(code, sorted(known), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(f"unknown country code {value!r} for the holidays calendar{hint}; use a two-letter "
+                             "ISO code such as \"IT\"")
+        return code
+
+    @field_validator("subdivision")
+    @classmethod
+    def _known_subdivision(cls, value: str | None, info: ValidationInfo) -> str | None:
+        country = info.data.get("country")
+        if value is None or country is None:
+            return value
+        known = _countries().get(country, ())
+        by_fold = {name.casefold(): name for name in known}
+        name = by_fold.get(value.strip().casefold())
+        if name is None:
+            codes = [k for k in known if k.isupper()]
+            close = difflib.get_close_matches(value.strip().upper(), codes, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            listed = f"; known: {', '.join(codes[:12])}{', ...' if len(codes) > 12 else ''}" if codes else ""
+            raise ValueError(f"unknown subdivision {value!r} for country {country}{hint}{listed}; "
+                             "or remove the line for national holidays only")
+        return name
+
+    @field_validator("weekend")
+    @classmethod
+    def _sane_weekend(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError("a weekday is listed twice; list each once")
+        if len(set(value)) == 7:
+            raise ValueError("every day is a weekend day, so there would be no working day; remove some")
+        return value
+
+    @field_validator("extra_working_days", mode="before")
+    @classmethod
+    def _plain_dates(cls, value: Any) -> Any:
+        if isinstance(value, (list, tuple)) and any(isinstance(v, (_dt.datetime, _dt.time)) for v in value):
+            raise ValueError("write dates without a time, e.g. 2026-12-24")
+        return value
+
+
 class Rulebook(Strict):
     """All rule files, cross-checked: every id a condition names exists in documents."""
 
@@ -166,6 +343,7 @@ class Rulebook(Strict):
     naming: NamingPolicy
     pricing: Pricing
     staff: Staff
+    calendar: Calendar = Calendar()  # rules/calendar.toml; optional, Italian defaults
 
     @field_validator("documents", "conditions", "administrative")
     @classmethod
