@@ -214,3 +214,55 @@ def test_italian_case_end_to_end(office):
                   "maria.rossi@patient.example.net")
     assert "Il referto del suo secondo parere" in report["Subject"]
     assert state(office).state == "report_sent"
+
+
+def test_consult_needs_the_patients_yes(office):
+    specialist = case_with_specialist(office)
+    mails = exchange(office, reply_to(specialist, ROMANO, "CONSULT: histological review of the biopsy slides, "
+                                                          "to confirm HER2 status"))
+    proposal = only(mails, "maria.rossi@patient.example.net")
+    text = " ".join(plain_text(proposal).split())
+    assert "histological review of the biopsy slides" in text and "EUR" in text and "YES" in text
+    assert state(office).pending_extra["item"] == "histological_review"
+    mails = exchange(office, reply_to(proposal, MARIA, "Yes\n\nthank you"))
+    told = only(mails, ROMANO)
+    assert "AGREES" in plain_text(told)
+    assert state(office).pending_extra == {} and state(office).state == "with_specialist"
+
+
+def test_report_reaches_a_referring_physician_only_with_consent(office):
+    physician = "Dr House <house@clinic.example.net>"
+    base = dict(requestor_name="Dr House", requestor_email="house@clinic.example.net",
+                requestor_role="referring_physician", referring_physician_code="MI-12345")
+    consent = filled_consent_form_for_maria()
+    for share, expected in (("no", {"maria.rossi@patient.example.net"}),
+                            ("yes", {"maria.rossi@patient.example.net", "house@clinic.example.net"})):
+        office.imap.reset()
+        mails = exchange(office, patient_mail(physician, "Second opinion for my patient", "Attached.",
+                                              [("request_form.pdf", filled_request_form(**{**BREAST_FORM, **base,
+                                                "share_with_referring_physician": share})),
+                                               ("consent_form.pdf", consent), *breast_documents()]))
+        triage_mail = only(mails, TRIAGE)
+        payment = only(exchange(office, reply_to(triage_mail, TRIAGE, "APPROVE")), "house@clinic.example.net")
+        specialist = only(exchange(office, reply_to(payment, "laura.fontana@example.org", "PAID")), ROMANO)
+        mails = exchange(office, reply_to(specialist, ROMANO, "Report attached.", [("report.pdf", REPORT)]))
+        assert {m["To"] for m in mails if "report" in m["Subject"].lower()} == expected
+
+
+def filled_consent_form_for_maria() -> bytes:
+    from pdf_factory import filled_consent_form
+    return filled_consent_form(patient_name="Maria Rossi", patient_birth_date="1968-05-14",
+                               authorised_name="Dr House", signature_date="2026-11-20")
+
+
+def test_html_only_staff_reply_is_understood(office):
+    from email.message import EmailMessage
+    triage_mail = case_in_triage(office)
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = TRIAGE, "second.opinion@hospital.example.org", "Re: x"
+    msg["In-Reply-To"] = triage_mail["Message-ID"]
+    msg["Message-ID"] = "<html-reply-1@example.org>"
+    msg.set_content("<html><body><div>REJECT: outside our scope</div><br><blockquote>old text</blockquote>"
+                    "</body></html>", subtype="html")
+    exchange(office, bytes(msg))
+    assert state(office).state == "rejected"
