@@ -37,12 +37,17 @@ from mailbot.workflow.attachments import assess
 from mailbot.workflow.intake import Office, decide
 from mailbot.workflow.limits import split_by_cap
 from mailbot.workflow.model import Decision
-from mailbot.workflow.routing import Candidates, choose_case, find_refs, form_names_other_patient, sender_role
+from mailbot.workflow.routing import (Candidates, choose_case, find_refs, form_names_other_patient, route_closed_case,
+                                     sender_role)
 
 log = logging.getLogger(__name__)
 REPORT_WORKING_DAYS = 5
 CASE_UPDATABLE = {"triage", "amount_due", "specialist_email", "declined_by", "pending_extra", "paid_at",
                   "report_sent_at", "report_due_at", "closed_at", "parent_ref"}
+
+
+DOCUMENT_COPY = ("inbound_id", "filename", "sha256", "size", "kind", "doc_types", "pages", "has_text", "problem",
+                 "name_ok", "name_reason", "suggestion", "detail", "received_at")
 
 
 class CaseNotFound(MailbotError):
@@ -136,6 +141,10 @@ class Intake:
             sender_open=tuple(views[c.id] for c in sender_cases)), carries_form_for_other_patient=other_patient)
         case = next((c for c in (by_thread, by_reference, *sender_cases)
                      if c is not None and route.case is not None and c.ref == route.case.ref), None)
+        route = route_closed_case(route, now=now, update_months=self.rulebook.pricing.update_months,
+                                  brings_documents=any(a.problem is None for a in attachments))
+        if route.case is None:
+            case = None
         if case is not None:
             known = frozenset(d.sha256 for d in case.documents)
             attachments = [dataclasses.replace(a, duplicate=a.sha256 in known) for a in attachments]
@@ -202,6 +211,12 @@ class Intake:
                         form=d.form, consent=d.consent, findings=[], opened_at=now, updated_at=now)
             session.add(case)
             session.flush()
+            parent_ref = d.case_updates.get("parent_ref")
+            parent = case_store.by_ref(session, parent_ref) if parent_ref else None
+            if parent is not None:   # an update carries the earlier documents forward
+                for doc in parent.documents:
+                    session.add(Document(**{c: getattr(doc, c) for c in DOCUMENT_COPY}, case_id=case.id))
+                session.flush()
         inbound = InboundMessage(
             dedup_key=key, case_id=case.id if case is not None else None, message_id=msg.message_id[:998],
             from_addr=msg.from_addr, raw_sha256=raw_digest, received_at=now, disposition=d.disposition,

@@ -266,3 +266,39 @@ def test_html_only_staff_reply_is_understood(office):
                     "</body></html>", subtype="html")
     exchange(office, bytes(msg))
     assert state(office).state == "rejected"
+
+
+def report_sent_case(office):
+    specialist = case_with_specialist(office)
+    mails = exchange(office, reply_to(specialist, ROMANO, "Report attached.", [("report.pdf", REPORT)]))
+    return only(mails, "maria.rossi@patient.example.net")
+
+
+def test_new_documents_within_twelve_months_open_an_update_case(office):
+    report = report_sent_case(office)
+    first = state(office)
+    mails = exchange(office, reply_to(report, MARIA, "New scan after surgery.",
+                                      [("breast_mri_report_2026-12-01.pdf", text_pdf("Breast MRI report 2026-12-01"))]))
+    update = state(office)
+    assert update.ref != first.ref and update.parent_ref == first.ref and update.state == "in_triage"
+    triage_mail = only(mails, TRIAGE)
+    assert f"UPDATE of case {first.ref}" in plain_text(triage_mail)
+    assert "breast_mri_report_2026-12-01.pdf" in attachment_names(triage_mail)
+    assert "histology_report_2026-03-02.pdf" in attachment_names(triage_mail)   # earlier documents carried forward
+    payment = only(exchange(office, reply_to(triage_mail, TRIAGE, "APPROVE")), "maria.rossi@patient.example.net")
+    assert "EUR 350.00" in plain_text(payment)
+    only(exchange(office, reply_to(payment, "laura.fontana@example.org", "PAID")), ROMANO)   # the same specialist
+
+
+def test_new_documents_after_twelve_months_open_a_fresh_case(office):
+    from datetime import timedelta
+    report = report_sent_case(office)
+    app = office.app()
+    with app.sessions() as s:
+        case = s.execute(select(Case)).scalar_one()
+        case.report_sent_at = case.report_sent_at - timedelta(days=400)
+        s.commit()
+    exchange(office, reply_to(report, MARIA, "New scan.",
+                              [("breast_mri_report_2027-12-01.pdf", text_pdf("Breast MRI report 2027-12-01"))]))
+    fresh = state(office)
+    assert fresh.parent_ref is None and fresh.state == "awaiting_documents" and fresh.ref != case.ref

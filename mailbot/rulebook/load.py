@@ -10,6 +10,7 @@ tomllib gives no line numbers for keys, so `key_lines` scans the text for them.
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import re
 import tomllib
@@ -332,6 +333,7 @@ def _check_calendar(file: _File, calendar: Calendar) -> None:
         loc = ("calendar", "extra_working_days", i)
         if day in seen:
             file.problem(loc, f"{day} is listed twice; list each day once")
+            continue
         seen.add(day)
         for c, closure in enumerate(calendar.closures):
             if closure.covers(day):
@@ -398,7 +400,7 @@ def _explain(error: dict, model: type[BaseModel]) -> str:
     if kind == "missing":
         return "required key is missing; add it"
     found = error.get("input")
-    shown = repr(found)
+    shown = found.isoformat() if isinstance(found, (datetime.date, datetime.time)) else repr(found)
     if len(shown) > 60:
         shown = shown[:57] + "..."
     message = error["msg"]
@@ -409,6 +411,8 @@ def _explain(error: dict, model: type[BaseModel]) -> str:
     if isinstance(found, (dict, list)) and kind not in ("dict_type", "tuple_type", "list_type"):
         return f"{message}{advice}"
     if ours and found is not None:
+        if isinstance(found, (str, datetime.date)) and str(found) in message:
+            return message  # our message already quotes the value
         return f"{message} (found {shown})"
     return f"{message} (found {shown}){advice}"
 

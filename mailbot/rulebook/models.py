@@ -204,16 +204,18 @@ def _month_day(value: str) -> str:
     return value.strip()
 
 
-@functools.lru_cache(maxsize=1)
-def _countries() -> dict[str, tuple[str, ...]]:
-    """Country code -> subdivision codes and aliases, as the `holidays` package knows them."""
+@functools.lru_cache(maxsize=None)
+def _country(code: str) -> tuple[str, tuple[str, ...]] | None:
+    """(ISO alpha-2 code, subdivision codes and aliases) of a country the `holidays` package knows
+    by `code` (alpha-2 or alpha-3), or None."""
     import holidays  # imported here: only calendars need it
 
-    out = {}
-    for code in holidays.list_supported_countries():
-        cls = getattr(holidays, code, None) or type(holidays.country_holidays(code))
-        out[code] = (*getattr(cls, "subdivisions", ()), *getattr(cls, "subdivisions_aliases", {}))
-    return out
+    try:
+        cls = type(holidays.country_holidays(code))
+    except (NotImplementedError, KeyError, AttributeError):
+        return None
+    subdivisions = (*getattr(cls, "subdivisions", ()), *getattr(cls, "subdivisions_aliases", {}))
+    return getattr(cls, "country", code), subdivisions
 
 
 Weekend = tuple[Annotated[Weekday, BeforeValidator(_weekday)], ...]
@@ -291,13 +293,15 @@ class Calendar(Strict):
     @classmethod
     def _known_country(cls, value: str) -> str:
         code = value.strip().upper()
-        known = _countries()
-        if code not in known:
-            close = difflib.get_close_matches(code, sorted(known), n=1)
+        found = _country(code) if re.fullmatch(r"[A-Z]{2,3}", code) else None
+        if found is None:
+            import holidays
+
+            close = difflib.get_close_matches(code, sorted(c for c in holidays.list_supported_countries() if len(c) == 2), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ValueError(f"unknown country code {value!r} for the holidays calendar{hint}; use a two-letter "
                              "ISO code such as \"IT\"")
-        return code
+        return found[0]
 
     @field_validator("subdivision")
     @classmethod
@@ -305,7 +309,7 @@ class Calendar(Strict):
         country = info.data.get("country")
         if value is None or country is None:
             return value
-        known = _countries().get(country, ())
+        known = (_country(country) or ("", ()))[1]
         by_fold = {name.casefold(): name for name in known}
         name = by_fold.get(value.strip().casefold())
         if name is None:

@@ -99,6 +99,10 @@ def decide(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], rout
 def _intake(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], route: Route, role: str,
             rulebook: Rulebook, office: Office, guessed: str, summary: dict[str, Any]) -> Decision:
     case = route.case
+    parent = None
+    if route.how == "update":   # a new case that builds on the earlier one's form and documents
+        parent, case = case, None
+        summary = {**summary, "update_of": parent.ref}
     body_form = fields_from_body(msg.text)
     pdf_form: dict[str, str] = {}
     pdf_consent: dict[str, str] = {}
@@ -106,12 +110,13 @@ def _intake(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], rou
         if not a.duplicate and a.problem is None:
             pdf_form = _merge(pdf_form, a.form_fields)
             pdf_consent = _merge(pdf_consent, a.consent_fields)
-    form = _merge(case.form if case else {}, body_form, pdf_form)
-    consent = _merge(case.consent if case else {}, pdf_consent)   # consent only from a signed form
+    base = case or parent
+    form = _merge(base.form if base else {}, body_form, pdf_form)
+    consent = _merge(base.consent if base else {}, pdf_consent)   # consent only from a signed form
     language = form.get("language") if form.get("language") in office.languages else (
-        case.language if case else guessed if guessed in office.languages else office.default_language)
+        base.language if base else guessed if guessed in office.languages else office.default_language)
 
-    stored = list(case.documents) if case else []
+    stored = list(base.documents) if base else []
     new_docs = [StoredDocument(a.filename, a.sha256, a.doc_types, a.usable, _problem_note(a))
                 for a in attachments if not a.duplicate]
     facts = [DocumentFacts(d.filename, d.doc_types, d.usable) for d in (*stored, *new_docs)]
@@ -165,11 +170,16 @@ def _intake(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], rou
         state_after = case.state
         replies.append(ReplySpec("requestor/case_closed", reply_to, language, {**base_ctx, "state": case.state}))
 
+    if parent is not None:
+        events.append(("update_of", {"parent": parent.ref}))
+        for spec in replies:
+            spec.context["update_of"] = parent.ref
     return Decision(
         disposition="filed", case_ref=case.ref if case else None, new_case=case is None, routed_by=route.how,
         sender_role=role, state_before=state_before, state_after=state_after, language=language, form=form,
         consent=consent, condition_id=condition_id, attachments=attachments, findings=findings,
-        replies=tuple(replies), events=tuple(events))
+        replies=tuple(replies), events=tuple(events),
+        case_updates={"parent_ref": parent.ref} if parent is not None else {})
 
 
 def _problem_note(a: AssessedAttachment) -> str:

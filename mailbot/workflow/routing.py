@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from mailbot.rulebook.models import Rulebook
 from mailbot.workflow.model import CaseView
@@ -71,3 +72,19 @@ def form_names_other_patient(form: dict[str, str], case: CaseView) -> bool:
     from mailbot.forms import fold
     new, old = fold(form.get("patient_name", "")), fold(case.form.get("patient_name", ""))
     return bool(new and old and new != old)
+
+
+def months_between(earlier: datetime, later: datetime) -> float:
+    return (later - earlier).days / 30.4375
+
+
+def route_closed_case(route: Route, *, now: datetime, update_months: int, brings_documents: bool) -> Route:
+    """New documents on a case whose report went out less than `update_months` ago open an
+    update case linked to it; later (or on a case closed otherwise), a fresh new case."""
+    case = route.case
+    if case is None or case.is_open or not brings_documents or route.how not in ("thread", "reference"):
+        return route
+    if case.state == "report_sent" and case.report_sent_at is not None and \
+            months_between(case.report_sent_at, now) < update_months:
+        return Route(case, "update")
+    return Route(None, "new")
