@@ -141,6 +141,17 @@ class PaymentConfig(Section):
     bic: str = Field(pattern=r"^[A-Z0-9]{8}([A-Z0-9]{3})?$")
 
 
+class SecurityConfig(Section):
+    require_authenticated_staff: bool = False
+    authserv_id: str = ""      # the authserv-id our receiving server writes in Authentication-Results
+
+    @model_validator(mode="after")
+    def _need_server_id(self) -> "SecurityConfig":
+        if self.require_authenticated_staff and not self.authserv_id:
+            raise ValueError("require_authenticated_staff needs authserv_id (your receiving server's name)")
+        return self
+
+
 class OutboxPolicy(Section):
     max_attempts: int = Field(default=8, ge=1)
     retry_base_seconds: int = Field(default=60, ge=1)
@@ -153,6 +164,7 @@ class Config(Section):
     smtp: SmtpConfig | None = None
     outbox: DirectoryOutboxConfig | None = None
     delivery: OutboxPolicy = OutboxPolicy()
+    security: SecurityConfig = SecurityConfig()
     database: DatabaseConfig = DatabaseConfig()
     storage: StorageConfig = StorageConfig()
     rules: RulesConfig = RulesConfig()

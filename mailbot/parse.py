@@ -59,6 +59,7 @@ class ParsedMessage:
     attachments: tuple[Attachment, ...]
     headers: dict[str, str] = field(default_factory=dict)  # lower-case names; loop-detection ones
     defects: tuple[str, ...] = ()    # what could not be read, for the case view
+    auth_results: tuple[str, ...] = ()  # every Authentication-Results header, top (newest) first
 
     @property
     def reply_address(self) -> str:
@@ -161,6 +162,8 @@ def _parse(data: bytes, defects: list[str]) -> ParsedMessage:
         attachments=attachments,
         headers=headers,
         defects=_dedupe(walk_defects + defects),
+        auth_results=tuple(" ".join(decode_header_text(v).split())
+                           for v in raw_headers.get("authentication-results", ()))[:20],
     )
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.blank_forms_cache import blank_form
+from mailbot.checks.authentication import sender_authenticated
 from mailbot.checks.automatic import automatic_reason
 from mailbot.clock import Clock
 from mailbot.config import Config
@@ -164,8 +165,12 @@ class Intake:
             report_docs = tuple((a.sha256, a.filename) for a in attachments
                                 if a.kind == "pdf" and a.problem is None and not a.duplicate)
         case_docs = tuple((d.sha256, d.filename) for d in case.documents if d.problem is None and d.name_ok)
+        security = self.config.security
+        authenticated = not security.require_authenticated_staff or \
+            sender_authenticated(msg, security.authserv_id)
         return decide_command(msg, attachments, view, role, parsed, self.rulebook, self.office,
-                              self.staff_facts(session, case, now), case_docs, report_docs)
+                              self.staff_facts(session, case, now), case_docs, report_docs,
+                              authenticated=authenticated)
 
     def staff_facts(self, session: Session, case: Case, now) -> StaffFacts:
         previous, same = None, False

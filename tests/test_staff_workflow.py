@@ -302,3 +302,17 @@ def test_new_documents_after_twelve_months_open_a_fresh_case(office):
                               [("breast_mri_report_2027-12-01.pdf", text_pdf("Breast MRI report 2027-12-01"))]))
     fresh = state(office)
     assert fresh.parent_ref is None and fresh.state == "awaiting_documents" and fresh.ref != case.ref
+
+
+def test_staff_commands_can_require_dkim_or_spf(office):
+    with open(office.config, "a", encoding="utf-8") as handle:
+        handle.write('\n[security]\nrequire_authenticated_staff = true\nauthserv_id = "mx.hospital.example.org"\n')
+    triage_mail = case_in_triage(office)
+    mails = exchange(office, reply_to(triage_mail, TRIAGE, "APPROVE"))
+    assert state(office).state == "in_triage"
+    assert {m["To"] for m in mails if "DKIM" in m["Subject"]} | \
+        {m["To"] for m in mails if "DKIM" in plain_text(m)} == ADMINS
+    signed = reply_to(triage_mail, TRIAGE, "APPROVE")
+    signed = b"Authentication-Results: mx.hospital.example.org; dkim=pass header.d=example.org\r\n" + signed
+    exchange(office, signed)
+    assert state(office).state == "awaiting_payment"

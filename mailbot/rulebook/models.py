@@ -176,7 +176,8 @@ Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # index == date.weekday()
 _WEEKDAY_NAMES = {
     **{name: name for name in WEEKDAYS},
-    **{full: full[:3] for full in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")},
+    **{full: full[:3] for full in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                                   "sunday")},
 }
 MAX_CLOSURE_DAYS = 366
 
@@ -297,7 +298,8 @@ class Calendar(Strict):
         if found is None:
             import holidays
 
-            close = difflib.get_close_matches(code, sorted(c for c in holidays.list_supported_countries() if len(c) == 2), n=1)
+            alpha2 = sorted(c for c in holidays.list_supported_countries() if len(c) == 2)
+            close = difflib.get_close_matches(code, alpha2, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ValueError(f"unknown country code {value!r} for the holidays calendar{hint}; use a two-letter "
                              "ISO code such as \"IT\"")

@@ -139,8 +139,8 @@ def route_to_specialist(b: _Builder, facts: StaffFacts, documents: tuple[tuple[s
 
 def decide_command(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], case: CaseView, role: str,
                    parsed: Command | Unparsed | None, rulebook: Rulebook, office, facts: StaffFacts,
-                   case_documents: tuple[tuple[str, str], ...], report_documents: tuple[tuple[str, str], ...] = ()
-                   ) -> Decision | None:
+                   case_documents: tuple[tuple[str, str], ...], report_documents: tuple[tuple[str, str], ...] = (),
+                   *, authenticated: bool = True) -> Decision | None:
     """None when the message carries no command (the caller files it as ordinary mail)."""
     b = _Builder(msg, case, role, rulebook, office)
     member = _who(rulebook, msg.from_addr)
@@ -157,6 +157,9 @@ def decide_command(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ..
     if parsed is None and not is_report:
         return None
     verb = "REPORT" if is_report else parsed.verb
+    if role in STAFF_VERBS and not authenticated:
+        b.alert("command_unauthenticated", sender=msg.from_addr, line=getattr(parsed, "line", verb), role=role)
+        return b.decision(attachments, f"unauthenticated: {verb}")
 
     # who may: staff verbs only from that role on this case; requestor verbs from requestor/patient
     allowed_role = role in STAFF_VERBS and verb in STAFF_VERBS[role] or \
