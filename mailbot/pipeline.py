@@ -30,7 +30,7 @@ from mailbot.store import cases as case_store
 from mailbot.store.files import FileStore, sha256
 from mailbot.errors import MailbotError
 from mailbot.store.models import Case, Document, Event, InboundMessage, OutboxMessage, Payment
-from mailbot.workdays_simple import WeekdayCalendar
+from mailbot.workdays import WorkCalendar
 from mailbot.workflow.commands import parse_command
 from mailbot.workflow.model import CLOSED_STATES
 from mailbot.workflow.staff import StaffFacts, decide_command, read_command
@@ -88,7 +88,7 @@ class Intake:
         self.office = Office(name=off.name, address=off.address, languages=tuple(off.languages),
                              payment={"beneficiary": pay.beneficiary, "iban": pay.iban, "bic": pay.bic})
         self.own_addresses = {off.address.lower()}
-        self.calendar = WeekdayCalendar(off.zone)
+        self.calendar = WorkCalendar.from_rulebook(rulebook)
         self.sent_id = re.compile(rf"<({re.escape(off.case_prefix)}-\d{{4}}-\d{{5}})\.[^<>@\s]+@{re.escape(off.domain)}>", re.I)
 
     # -- the one public step ---------------------------------------------------------------
@@ -183,7 +183,7 @@ class Intake:
                                if str(m.email).lower() == previous), None)
                 same = member is not None and loads.get(previous, 0) < member.max_open_cases
         return StaffFacts(now=now, open_cases=case_store.open_cases_by_specialist(session),
-                          report_due=self.calendar.add_working_days(now, REPORT_WORKING_DAYS),
+                          report_due=self.calendar.add_working_days(now, REPORT_WORKING_DAYS, self.config.office.zone),
                           previous_specialist=previous, is_update_same_specialist=same)
 
     def record_payment(self, ref: str, amount: str | None, *, by: str = "cli") -> Outcome:

@@ -428,6 +428,7 @@ def test_several_problems_are_all_reported_and_nothing_half_loads(rules_copy: Pa
     assert "pricing.toml" in str(caught.value)
 
 
-def test_calendar_file_is_ignored(rules_copy: Path):
+def test_calendar_file_is_validated_like_the_others(rules_copy: Path):
     (rules_copy / "calendar.toml").write_text("[calendar]\nholidays = [2026-12-25]\n", encoding="utf-8")
-    assert check_rules(rules_copy) == []
+    problems = check_rules(rules_copy)
+    assert len(problems) == 1 and "calendar.toml:2: calendar.holidays: unknown key" in problems[0]
