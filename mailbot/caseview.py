@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from mailbot.deadlines import deadline_label
+from mailbot.jobs import case_times, policy_of
+from mailbot.workdays import WorkCalendar
 from mailbot.store.models import Case, Document, Event, InboundMessage, OutboxMessage, Payment
 
 
@@ -24,12 +27,17 @@ def cases_table(app, state: str | None = None) -> str:
             query = query.where(Case.state == state)
         cases = list(session.execute(query).scalars())
         counts = dict(session.execute(select(Document.case_id, func.count()).group_by(Document.case_id)).all())
+        now = app.clock.now()
+        cal = WorkCalendar.from_rulebook(app.rulebook)
+        policy = policy_of(app.config)
         rows = [[c.ref, c.state, c.opened_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
                  c.updated_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"), c.language, c.condition_id or "-",
-                 str(counts.get(c.id, 0)), str(len(c.findings or []))] for c in cases]
+                 str(counts.get(c.id, 0)), str(len(c.findings or [])),
+                 deadline_label(case_times(c), now, cal, zone, policy) or "-"] for c in cases]
     if not rows:
         return "no cases" + (f" in state {state}" if state else "")
-    return _table(rows, ["ref", "state", "opened", "updated", "lang", "condition", "docs", "open findings"])
+    return _table(rows, ["ref", "state", "opened", "updated", "lang", "condition", "docs", "open findings",
+                         "deadline"])
 
 
 def case_detail(app, ref: str) -> str | None:

@@ -152,6 +152,33 @@ class SecurityConfig(Section):
         return self
 
 
+class RemindersConfig(Section):
+    missing_documents_days: list[int] = [14, 30, 60]   # after the case was opened
+    payment_days: list[int] = [7, 14]                   # after triage approval
+    triage_working_days: int = Field(default=2, ge=1)
+    report_working_days: int = Field(default=5, ge=1)
+    remind_working_days_before: int = Field(default=1, ge=0)   # staff reminder when this close to the deadline
+
+    @field_validator("missing_documents_days", "payment_days")
+    @classmethod
+    def _positive_sorted(cls, value: list[int]) -> list[int]:
+        if any(v <= 0 for v in value):
+            raise ValueError("days must be positive")
+        return sorted(set(value))
+
+
+class RetentionConfig(Section):
+    incomplete_days: int = Field(default=90, ge=1)      # incomplete cases are deleted this long after opening
+    warn_days_before: int = Field(default=10, ge=0)
+    closed_days: int = Field(default=3650, ge=1)        # closed cases are purged this long after closing
+
+
+class SchedulerConfig(Section):
+    deadlines_seconds: int = Field(default=300, ge=5)
+    retention_seconds: int = Field(default=3600, ge=5)
+    outbox_seconds: int = Field(default=30, ge=1)
+
+
 class OutboxPolicy(Section):
     max_attempts: int = Field(default=8, ge=1)
     retry_base_seconds: int = Field(default=60, ge=1)
@@ -165,6 +192,9 @@ class Config(Section):
     outbox: DirectoryOutboxConfig | None = None
     delivery: OutboxPolicy = OutboxPolicy()
     security: SecurityConfig = SecurityConfig()
+    reminders: RemindersConfig = RemindersConfig()
+    retention: RetentionConfig = RetentionConfig()
+    scheduler: SchedulerConfig = SchedulerConfig()
     database: DatabaseConfig = DatabaseConfig()
     storage: StorageConfig = StorageConfig()
     rules: RulesConfig = RulesConfig()

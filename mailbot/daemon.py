@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from mailbot.app import App
 from mailbot.errors import MailboxError, MailbotError
+from mailbot.jobs import JobReport, run_deadlines, run_retention
 from mailbot.mailbox import open_mailbox
 from mailbot.mailbox.base import Mailbox
 from mailbot.outbox import open_transport
@@ -26,6 +27,7 @@ MAX_FAILURES = 3
 
 @dataclass
 class CycleReport:
+    reminders: int = 0
     processed: int = 0
     quarantined: int = 0
     duplicates: int = 0
@@ -41,6 +43,7 @@ class Worker:
         self.transport = transport or open_transport(app.config)
         self.failures: dict[str, int] = {}
         self.stopping = threading.Event()
+        self._delivering = threading.Lock()   # the scheduler thread and the mail loop share the transport
 
     def fetch_and_process(self, report: CycleReport) -> None:
         for waiting in self.mailbox.waiting():
@@ -81,10 +84,28 @@ class Worker:
             except MailboxError as exc:
                 log.error("could not quarantine %s: %s", key, exc)
 
-    def deliver(self, report: CycleReport) -> None:
+    def deliver(self, report: CycleReport | None = None) -> None:
         policy = self.app.config.delivery
-        report.delivery = deliver_due(self.app.sessions, self.transport, self.app.clock,
-                                      max_attempts=policy.max_attempts, retry_base_seconds=policy.retry_base_seconds)
+        with self._delivering:
+            result = deliver_due(self.app.sessions, self.transport, self.app.clock,
+                                 max_attempts=policy.max_attempts, retry_base_seconds=policy.retry_base_seconds)
+        if report is not None:
+            report.delivery = result
+
+    def run_job(self, name: str, job) -> JobReport | None:
+        """A failing job is logged and simply runs again next round; it never stops the others."""
+        try:
+            return job(self.app)
+        except Exception:
+            log.exception("%s job failed; it will run again next round", name)
+            return None
+
+    def run_jobs(self, report: CycleReport | None = None) -> None:
+        """Deadlines, reminders and retention: whatever is due now."""
+        result = self.run_job("deadlines", run_deadlines)
+        self.run_job("retention", run_retention)
+        if report is not None and result is not None:
+            report.reminders = result.sent
 
     def cycle(self) -> CycleReport:
         report = CycleReport()
@@ -93,6 +114,7 @@ class Worker:
         except MailboxError as exc:
             report.errors += 1
             log.error("mailbox unavailable: %s (will retry)", exc)
+        self.run_jobs(report)
         self.deliver(report)
         return report
 
@@ -104,9 +126,32 @@ class Worker:
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         poll = (self.app.config.imap or self.app.config.maildir).poll_seconds
-        while not self.stopping.is_set():
-            self.cycle()
-            self.wait_for_mail(poll)
+        scheduler = self._scheduler()
+        scheduler.start()
+        try:
+            while not self.stopping.is_set():
+                report = CycleReport()
+                try:
+                    self.fetch_and_process(report)
+                except MailboxError as exc:
+                    log.error("mailbox unavailable: %s (will retry)", exc)
+                self.deliver()
+                self.wait_for_mail(poll)
+        finally:
+            scheduler.shutdown(wait=True)
+
+    def _scheduler(self):
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        every = self.app.config.scheduler
+        scheduler = BackgroundScheduler(timezone=self.app.config.office.timezone)
+        options = dict(max_instances=1, coalesce=True, misfire_grace_time=None)
+        scheduler.add_job(self.run_job, "interval", args=("deadlines", run_deadlines), id="deadlines",
+                          seconds=every.deadlines_seconds, next_run_time=self.app.clock.now(), **options)
+        scheduler.add_job(self.run_job, "interval", args=("retention", run_retention), id="retention",
+                          seconds=every.retention_seconds, next_run_time=self.app.clock.now(), **options)
+        scheduler.add_job(self.deliver, "interval", seconds=every.outbox_seconds, id="outbox", **options)
+        return scheduler
 
     def wait_for_mail(self, poll_seconds: float) -> None:
         """Until new mail (IMAP IDLE / Maildir watch) or the poll interval ends; wakes within

@@ -250,10 +250,10 @@ class Intake:
             case.language = d.language
             case.condition_id = d.condition_id
             case.findings = [f.as_dict() for f in d.findings if f.blocking]
-            if d.state_after and d.state_after != case.state:
+            if d.state_after and d.state_after != d.state_before:
                 case.state = d.state_after
                 if d.state_after == "in_triage":
-                    case.completed_at = now
+                    case.completed_at = now   # the triage deadline counts from here
             case.updated_at = now
             for column, value in d.case_updates.items():
                 if column not in CASE_UPDATABLE:
@@ -279,25 +279,30 @@ class Intake:
         for spec in dropped:
             session.add(Event(case_id=case.id, at=now, kind="reply_suppressed",
                               detail={"purpose": spec.purpose, "why": "daily cap of automatic replies reached"}))
+        local = {sha256(x.data): x.data for x in msg.attachments}
         for i, spec in enumerate(keep):
             message_id = f"<{case.ref}.{stem}.{i}@{self.config.office.domain}>"
-            attachments: list[tuple[str, bytes]] = [
-                (blank_name, blank_form(form, spec.language)) for form in spec.blank_forms
-                for blank_name in [_blank_filename(form, spec.language)]]
-            for digest, filename in spec.documents:
-                data = next((x.data for x in msg.attachments if sha256(x.data) == digest), None)
-                attachments.append((filename, data if data is not None else self.files.get(digest)))
-            rendered = self.renderer.render(spec, case_ref=case.ref, message_id=message_id, date=now,
-                                            in_reply_to=msg.message_id, references=msg.references,
-                                            attachments=attachments)
-            session.add(OutboxMessage(
-                case_id=case.id, message_id=message_id, purpose=spec.purpose, sender=self.config.office.address,
-                recipients=list(spec.to), subject=rendered.subject, raw=rendered.raw, status="queued",
-                next_attempt_at=now, created_at=now))
-            session.add(Event(case_id=case.id, at=now, kind="reply_queued",
-                              detail={"purpose": spec.purpose, "to": list(spec.to), "message_id": message_id}))
-            outcome.replies.append((list(spec.to), rendered.subject, rendered.raw))
+            outcome.replies.append(self.queue(session, spec, case, now, message_id, in_reply_to=msg.message_id,
+                                              references=msg.references, local=local))
 
+    def queue(self, session: Session, spec, case: Case, now, message_id: str, *, in_reply_to: str = "",
+              references: tuple[str, ...] = (), local: dict[str, bytes] | None = None
+              ) -> tuple[list[str], str, bytes]:
+        """Render one ReplySpec and add it to the outbox (in the caller's transaction)."""
+        attachments: list[tuple[str, bytes]] = [(_blank_filename(form, spec.language), blank_form(form, spec.language))
+                                                for form in spec.blank_forms]
+        for digest, filename in spec.documents:
+            data = (local or {}).get(digest)
+            attachments.append((filename, data if data is not None else self.files.get(digest)))
+        rendered = self.renderer.render(spec, case_ref=case.ref, message_id=message_id, date=now,
+                                        in_reply_to=in_reply_to, references=references, attachments=attachments)
+        session.add(OutboxMessage(
+            case_id=case.id, message_id=message_id, purpose=spec.purpose, sender=self.config.office.address,
+            recipients=list(spec.to), subject=rendered.subject, raw=rendered.raw, status="queued",
+            next_attempt_at=now, created_at=now))
+        session.add(Event(case_id=case.id, at=now, kind="reply_queued",
+                          detail={"purpose": spec.purpose, "to": list(spec.to), "message_id": message_id}))
+        return list(spec.to), rendered.subject, rendered.raw
 
     def _replies_today(self, session: Session, now) -> dict[str, int]:
         counts: dict[str, int] = {}

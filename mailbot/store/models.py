@@ -156,6 +156,18 @@ class Payment(Base):
     at: Mapped[datetime]
 
 
+class Reminder(Base):
+    """One row per reminder or alert ever sent for a case: the unique key makes sending it
+    twice impossible, even with two daemons on one PostgreSQL database."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (UniqueConstraint("case_id", "key", name="uq_reminder_per_case"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+
+
 class AuditLine(Base):
     """What remains of a purged case: no names, no documents."""
 

@@ -192,7 +192,7 @@ def _approve(b: _Builder, cmd: Command, facts, docs, _r) -> None:
             specialty = word
     q = quote(b.rulebook, is_update_same_specialist=facts.is_update_same_specialist,
               courier=b.case.form.get("delivery") == "courier")
-    b.updates["triage"] = {**b.case.triage, "approved_by": b.msg.from_addr,
+    b.updates["triage"] = {**b.case.triage, "approved_by": b.msg.from_addr, "approved_at": facts.now.isoformat(),
                            "consultation_type": consultation or b.case.form.get("consultation_type", ""),
                            "specialty": specialty or ""}
     b.updates["amount_due"] = money(q.total)

@@ -1,0 +1,124 @@
+"""Scheduled jobs (shell): deadlines and reminders, retention. Each case in its own transaction,
+so one failing case never stops the others, and a Reminder row per key makes every reminder
+at-most-once even with several daemons on one PostgreSQL database."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from mailbot.deadlines import CaseTimes, Policy, due_keys, triage_due
+from mailbot.store import cases as case_store
+from mailbot.store.models import Case, Event, OutboxMessage, Reminder
+from mailbot.workdays import WorkCalendar
+from mailbot.workflow.model import OPEN_STATES
+from mailbot.workflow.reminders import reminder_specs
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class JobReport:
+    sent: int = 0
+    skipped: int = 0
+    failed: int = 0
+
+
+def policy_of(config) -> Policy:
+    r, k = config.reminders, config.retention
+    return Policy(missing_documents_days=tuple(r.missing_documents_days), payment_days=tuple(r.payment_days),
+                  triage_working_days=r.triage_working_days, remind_working_days_before=r.remind_working_days_before,
+                  incomplete_days=k.incomplete_days, warn_days_before=k.warn_days_before)
+
+
+def case_times(case: Case) -> CaseTimes:
+    approved = case.triage.get("approved_at") if case.triage else None
+    return CaseTimes(state=case.state, opened_at=case.opened_at, completed_at=case.completed_at,
+                     approved_at=datetime.fromisoformat(approved) if approved else None,
+                     report_due_at=case.report_due_at)
+
+
+def run_deadlines(app) -> JobReport:
+    report = JobReport()
+    now = app.clock.now()
+    tz = app.config.office.zone
+    cal = WorkCalendar.from_rulebook(app.rulebook)
+    policy = policy_of(app.config)
+    with app.sessions() as session:
+        ids = list(session.execute(select(Case.id).where(Case.state.in_(OPEN_STATES)).order_by(Case.id)).scalars())
+    for case_id in ids:
+        try:
+            with app.sessions() as session:
+                case = session.get(Case, case_id)
+                if case is None or case.state not in OPEN_STATES:
+                    continue
+                sent = set(session.execute(select(Reminder.key).where(Reminder.case_id == case_id)).scalars())
+                times = case_times(case)
+                keys = due_keys(times, now, cal, tz, policy, sent)
+                if not keys:
+                    continue
+                view = case_store.view(case)
+                due = triage_due(times, cal, tz, policy) if case.state == "in_triage" else case.report_due_at
+                delete_on = (case.opened_at + timedelta(days=policy.incomplete_days)).astimezone(tz).date().isoformat()
+                for key in keys:
+                    session.add(Reminder(case_id=case_id, key=key, at=now))
+                    session.flush()   # on PostgreSQL another daemon's identical row fails here, not after mailing
+                    specs = reminder_specs(key, view, list(case.findings or []), app.rulebook, app.intake.office,
+                                           due=due, delete_on=delete_on, amount=case.amount_due or "")
+                    last = _last_sent_to(session, case_id, view.requestor_email)
+                    for i, spec in enumerate(specs):
+                        app.intake.queue(session, spec, case, now, f"<{case.ref}.{key.replace(':', '-')}.{i}"
+                                         f"@{app.config.office.domain}>", in_reply_to=last)
+                    session.add(Event(case_id=case_id, at=now, kind="reminder", detail={"key": key}))
+                session.commit()
+                report.sent += len(keys)
+        except IntegrityError:
+            report.skipped += 1     # another worker sent it first: exactly what the unique key is for
+        except Exception:
+            report.failed += 1
+            log.exception("deadline job failed for case id %s; will retry next round", case_id)
+    return report
+
+
+def _last_sent_to(session, case_id: int, address: str) -> str:
+    rows = session.execute(select(OutboxMessage.message_id, OutboxMessage.recipients).where(
+        OutboxMessage.case_id == case_id).order_by(OutboxMessage.id.desc())).all()
+    return next((mid for mid, rcpts in rows if address in rcpts), "")
+
+
+def run_retention(app) -> JobReport:
+    """Purge incomplete cases past their time and closed cases past the keeping period."""
+    try:
+        from mailbot.retention import RetentionPolicy, retention_action
+        from mailbot.store.purge import delete_unreferenced_files, purge_case
+    except ImportError:     # purge module not present yet
+        return JobReport()
+    report = JobReport()
+    now = app.clock.now()
+    k = app.config.retention
+    policy = RetentionPolicy(incomplete_days=k.incomplete_days, warn_days_before=k.warn_days_before,
+                             closed_days=k.closed_days)
+    with app.sessions() as session:
+        rows = session.execute(select(Case.id, Case.state, Case.opened_at, Case.closed_at)).all()
+    for case_id, state, opened_at, closed_at in rows:
+        action = retention_action(state, opened_at, closed_at, now, policy)
+        if action is None:
+            continue
+        try:
+            with app.sessions() as session:
+                case = session.get(Case, case_id)
+                if case is None:
+                    continue
+                digests = purge_case(session, app.files, case, now=now,
+                                     outcome="expired" if action == "purge_incomplete" else "retention")
+                session.commit()
+            delete_unreferenced_files(app.files, digests)
+            report.sent += 1
+        except Exception:
+            report.failed += 1
+            log.exception("retention failed for case id %s; will retry next round", case_id)
+    return report
