@@ -54,10 +54,12 @@ def _deadline(prefix: str, due: datetime | None, now: datetime, cal: WorkCalenda
     """'<prefix>_overdue' once past the due time, else '<prefix>_reminder' once near it."""
     if due is None:
         return []
+    stamp = due.astimezone(tz).date().isoformat()   # a restarted deadline is a new one
+    overdue, reminder = f"{prefix}_overdue@{stamp}", f"{prefix}_reminder@{stamp}"
     if now > due:
-        return [] if f"{prefix}_overdue" in sent else [f"{prefix}_overdue"]
+        return [] if overdue in sent else [overdue]
     near = cal.working_days_between(now, due, tz) <= before
-    return [f"{prefix}_reminder"] if near and f"{prefix}_reminder" not in sent else []
+    return [reminder] if near and reminder not in sent else []
 
 
 def due_keys(c: CaseTimes, now: datetime, cal: WorkCalendar, tz: ZoneInfo, policy: Policy, sent: set[str]) -> list[str]:

@@ -71,7 +71,7 @@ def run_deadlines(app) -> JobReport:
                                            due=due, delete_on=delete_on, amount=case.amount_due or "")
                     last = _last_sent_to(session, case_id, view.requestor_email)
                     for i, spec in enumerate(specs):
-                        app.intake.queue(session, spec, case, now, f"<{case.ref}.{key.replace(':', '-')}.{i}"
+                        app.intake.queue(session, spec, case, now, f"<{case.ref}.{key.replace(':', '-').replace('@', '-')}.{i}"
                                          f"@{app.config.office.domain}>", in_reply_to=last)
                     session.add(Event(case_id=case_id, at=now, kind="reminder", detail={"key": key}))
                 session.commit()

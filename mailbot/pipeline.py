@@ -154,7 +154,10 @@ class Intake:
         if automatic is None and case is not None and role != "stranger":
             decision = self._command_decision(session, msg, tuple(attachments), route.case, case, role, now)
         if decision is None:
-            decision = decide(msg, tuple(attachments), route, role, automatic, self.rulebook, self.office)
+            restart = self.calendar.add_working_days(now, REPORT_WORKING_DAYS, self.config.office.zone) \
+                if case is not None and case.state == "with_specialist" else None
+            decision = decide(msg, tuple(attachments), route, role, automatic, self.rulebook, self.office,
+                              report_due_if_restarted=restart)
         return self._apply(session, decision, msg, raw, key, case, now, dry_run)
 
     def _command_decision(self, session: Session, msg: ParsedMessage, attachments, view, case: Case, role: str,

@@ -48,16 +48,16 @@ def test_document_reminders_once_each_and_only_the_latest_after_downtime():
 def test_triage_deadline_counts_working_days():
     friday = datetime(2026, 11, 20, 15, tzinfo=UTC)           # complete Friday 16:00 in Rome: due end of Tuesday
     assert keys("in_triage", now=datetime(2026, 11, 21, 10, tzinfo=UTC), completed_at=friday) == []
-    assert keys("in_triage", now=datetime(2026, 11, 23, 10, tzinfo=UTC), completed_at=friday) == ["triage_reminder"]
+    assert keys("in_triage", now=datetime(2026, 11, 23, 10, tzinfo=UTC), completed_at=friday) == ["triage_reminder@2026-11-24"]
     assert keys("in_triage", now=datetime(2026, 11, 24, 22, 30, tzinfo=UTC), completed_at=friday,
-                sent={"triage_reminder"}) == []               # 23:30 in Rome on Tuesday: still in time
+                sent={"triage_reminder@2026-11-24"}) == []               # 23:30 in Rome on Tuesday: still in time
     assert keys("in_triage", now=datetime(2026, 11, 24, 23, 30, tzinfo=UTC), completed_at=friday,
-                sent={"triage_reminder"}) == ["triage_overdue"]
+                sent={"triage_reminder@2026-11-24"}) == ["triage_overdue@2026-11-24"]
     # over Christmas: complete Wed 23 Dec; 24 closed, 25-26 holidays, weekend -> due end of Tue 29 Dec
     xmas = datetime(2026, 12, 23, 10, tzinfo=UTC)
-    assert keys("in_triage", now=datetime(2026, 12, 28, 8, tzinfo=UTC), completed_at=xmas) == ["triage_reminder"]
+    assert keys("in_triage", now=datetime(2026, 12, 28, 8, tzinfo=UTC), completed_at=xmas) == ["triage_reminder@2026-12-29"]
     assert keys("in_triage", now=datetime(2026, 12, 29, 20, tzinfo=UTC), completed_at=xmas,
-                sent={"triage_reminder"}) == []
+                sent={"triage_reminder@2026-12-29"}) == []
 
 
 def test_payment_and_report_deadlines():
@@ -66,9 +66,9 @@ def test_payment_and_report_deadlines():
     assert keys("awaiting_payment", now=MON + timedelta(days=15), approved_at=approved, sent={"payment:7"}) == ["payment:14"]
     due = datetime(2026, 11, 23, 22, 59, tzinfo=UTC)          # end of Monday 23 Nov in Rome
     assert keys("with_specialist", now=datetime(2026, 11, 19, 9, tzinfo=UTC), report_due_at=due) == []
-    assert keys("with_specialist", now=datetime(2026, 11, 20, 9, tzinfo=UTC), report_due_at=due) == ["report_reminder"]
+    assert keys("with_specialist", now=datetime(2026, 11, 20, 9, tzinfo=UTC), report_due_at=due) == ["report_reminder@2026-11-23"]
     assert keys("with_specialist", now=datetime(2026, 11, 24, 9, tzinfo=UTC), report_due_at=due,
-                sent={"report_reminder"}) == ["report_overdue"]
+                sent={"report_reminder@2026-11-23"}) == ["report_overdue@2026-11-23"]
 
 
 class Office:

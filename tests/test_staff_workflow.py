@@ -316,3 +316,24 @@ def test_staff_commands_can_require_dkim_or_spf(office):
     signed = b"Authentication-Results: mx.hospital.example.org; dkim=pass header.d=example.org\r\n" + signed
     exchange(office, signed)
     assert state(office).state == "awaiting_payment"
+
+
+def test_specialist_asks_for_documents_and_the_report_deadline_restarts(office):
+    specialist = case_with_specialist(office)
+    first_due = state(office).report_due_at
+    mails = exchange(office, reply_to(specialist, ROMANO, "MISSING: recent PET-CT report"))
+    request = only(mails, "maria.rossi@patient.example.net")
+    assert "the specialist reviewing the request" in " ".join(plain_text(request).split())
+    assert state(office).state == "with_specialist"
+    with office.app().sessions() as s:   # pretend the first deadline was set a week ago
+        case = s.execute(select(Case)).scalar_one()
+        from datetime import timedelta
+        case.report_due_at = first_due - timedelta(days=7)
+        s.commit()
+    mails = exchange(office, reply_to(request, MARIA, "Here it is.",
+                                      [("pet_ct_report_2026-11-22.pdf", text_pdf("PET-CT report 2026-11-22 FDG"))]))
+    forwarded = only(mails, ROMANO)
+    assert attachment_names(forwarded) == ["pet_ct_report_2026-11-22.pdf"]
+    assert "report deadline restarts" in " ".join(plain_text(forwarded).split())
+    assert state(office).report_due_at > first_due - timedelta(days=7)
+    assert "specialist_missing" not in state(office).triage

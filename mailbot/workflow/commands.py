@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from mailparser_reply import EmailReplyParser
 
 STAFF_VERBS = {"triage": ("APPROVE", "MISSING", "REJECT"), "admin": ("PAID",),
-               "specialist": ("DECLINE", "CONSULT")}
+               "specialist": ("DECLINE", "CONSULT", "MISSING")}
 REQUESTOR_VERBS = ("CANCEL", "YES", "NO")
 ALL_VERBS = ("APPROVE", "MISSING", "REJECT", "PAID", "DECLINE", "CONSULT", "CANCEL", "YES", "NO")
 # Italian words a requestor may use for the same answers

@@ -7,6 +7,7 @@ attachments, and applies the returned Decision in one transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from mailbot.checks.completeness import DocumentFacts, check_completeness
@@ -69,7 +70,8 @@ def _no_case(msg: ParsedMessage, route: Route, role: str, disposition: str, reas
 
 
 def decide(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], route: Route, role: str,
-           automatic: str | None, rulebook: Rulebook, office: Office) -> Decision:
+           automatic: str | None, rulebook: Rulebook, office: Office, *,
+           report_due_if_restarted: datetime | None = None) -> Decision:
     case = route.case
     guessed = detect_language(f"{msg.subject}\n{msg.text}", office.default_language)
     summary = {"from_role": role, "attachments": [a.filename for a in attachments]}
@@ -93,12 +95,14 @@ def decide(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], rout
         return _no_case(msg, route, role, "stranger", "sender is not a party to the case", attachments, guessed,
                         replies=(reply,), events=(("stranger_message", summary),))
 
-    return _intake(msg, attachments, route, role, rulebook, office, guessed, summary)
+    return _intake(msg, attachments, route, role, rulebook, office, guessed, summary, report_due_if_restarted)
 
 
 def _intake(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], route: Route, role: str,
-            rulebook: Rulebook, office: Office, guessed: str, summary: dict[str, Any]) -> Decision:
+            rulebook: Rulebook, office: Office, guessed: str, summary: dict[str, Any],
+            report_due_if_restarted: datetime | None = None) -> Decision:
     case = route.case
+    updates: dict[str, Any] = {}
     parent = None
     if route.how == "update":   # a new case that builds on the earlier one's form and documents
         parent, case = case, None
@@ -166,6 +170,21 @@ def _intake(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], rou
     elif case.is_open:
         state_after = case.state
         replies.append(ReplySpec("requestor/received", reply_to, language, {**base_ctx, "state": case.state}))
+        fresh = tuple((d.sha256, d.filename) for d in new_docs if d.usable)
+        member = next((m for m in rulebook.staff.specialists if str(m.email).lower() == (case.specialist_email or "")), None)
+        if case.state == "with_specialist" and fresh and member is not None:
+            asked = case.triage.get("specialist_missing")
+            restart = bool(asked) and report_due_if_restarted is not None
+            if restart:   # what the specialist asked for has come: a fresh 5 working days
+                updates["report_due_at"] = report_due_if_restarted
+                updates["triage"] = {k: v for k, v in case.triage.items() if k != "specialist_missing"}
+                events.append(("report_deadline_restarted", {"due": report_due_if_restarted.isoformat()}))
+            lang = member.languages[0] if member.languages else "en"
+            replies.append(ReplySpec("specialist/more_documents", (str(member.email),), lang,
+                                     {"office_name": office.name, "doctor_name": member.name,
+                                      "files": [f for _, f in fresh], "asked": list(asked or []),
+                                      "due_date": report_due_if_restarted.date().isoformat() if restart else ""},
+                                     documents=fresh, auto_submitted="auto-generated"))
     else:
         state_after = case.state
         replies.append(ReplySpec("requestor/case_closed", reply_to, language, {**base_ctx, "state": case.state}))
@@ -179,7 +198,7 @@ def _intake(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], rou
         sender_role=role, state_before=state_before, state_after=state_after, language=language, form=form,
         consent=consent, condition_id=condition_id, attachments=attachments, findings=findings,
         replies=tuple(replies), events=tuple(events),
-        case_updates={"parent_ref": parent.ref} if parent is not None else {})
+        case_updates={**updates, **({"parent_ref": parent.ref} if parent is not None else {})})
 
 
 def _problem_note(a: AssessedAttachment) -> str:

@@ -31,6 +31,7 @@ def reminder_specs(key: str, case: CaseView, findings: list[dict[str, Any]], rul
     lang = case.language
     ctx = {**case_context(case, rulebook, lang, office.name), "due_date": due.date().isoformat() if due else ""}
     requestor = (case.requestor_email,)
+    key = key.split("@", 1)[0]      # deadline keys carry their due date
     series, _, days = key.partition(":")
     if series == "documents":
         return [ReplySpec("requestor/reminder_documents", requestor, lang,

@@ -169,7 +169,7 @@ def decide_command(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ..
     if not allowed_role:
         b.alert("command_not_allowed", sender=msg.from_addr, line=getattr(parsed, "line", verb), role=role)
         return b.decision(attachments, f"refused: {verb}")
-    states = STATE_OF.get(verb, ("with_specialist",))
+    states = ("with_specialist",) if (verb, role) == ("MISSING", "specialist") else STATE_OF.get(verb, ("with_specialist",))
     if case.state not in states:
         b.alert("command_wrong_state", sender=msg.from_addr, line=getattr(parsed, "line", verb), role=role)
         if member is not None:
@@ -204,9 +204,14 @@ def _approve(b: _Builder, cmd: Command, facts, docs, _r) -> None:
 
 
 def _missing(b: _Builder, cmd: Command, *_):
+    if b.role == "specialist":
+        # the case stays with the specialist; the report deadline restarts when the documents come
+        b.updates["triage"] = {**b.case.triage, "specialist_missing": list(cmd.args)}
+        b.to_requestor("requestor/more_documents_requested", items=list(cmd.args), asked_by="specialist")
+        return
     b.updates["triage"] = {**b.case.triage, "missing": list(cmd.args), "asked_by": b.msg.from_addr}
     b.move("awaiting_documents")
-    b.to_requestor("requestor/more_documents_requested", items=list(cmd.args))
+    b.to_requestor("requestor/more_documents_requested", items=list(cmd.args), asked_by="triage")
 
 
 def _reject(b: _Builder, cmd: Command, facts: StaffFacts, *_):
