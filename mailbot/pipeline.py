@@ -42,7 +42,6 @@ from mailbot.workflow.routing import (Candidates, choose_case, find_refs, form_n
                                      sender_role)
 
 log = logging.getLogger(__name__)
-REPORT_WORKING_DAYS = 5
 CASE_UPDATABLE = {"triage", "amount_due", "specialist_email", "declined_by", "pending_extra", "paid_at",
                   "report_sent_at", "report_due_at", "closed_at", "parent_ref"}
 
@@ -86,6 +85,8 @@ class Intake:
         off = config.office
         pay = config.payment
         self.office = Office(name=off.name, address=off.address, languages=tuple(off.languages),
+                             triage_working_days=config.reminders.triage_working_days,
+                             report_working_days=config.reminders.report_working_days,
                              payment={"beneficiary": pay.beneficiary, "iban": pay.iban, "bic": pay.bic})
         self.own_addresses = {off.address.lower()}
         self.calendar = WorkCalendar.from_rulebook(rulebook)
@@ -154,7 +155,7 @@ class Intake:
         if automatic is None and case is not None and role != "stranger":
             decision = self._command_decision(session, msg, tuple(attachments), route.case, case, role, now)
         if decision is None:
-            restart = self.calendar.add_working_days(now, REPORT_WORKING_DAYS, self.config.office.zone) \
+            restart = self.calendar.add_working_days(now, self.config.reminders.report_working_days, self.config.office.zone) \
                 if case is not None and case.state == "with_specialist" else None
             decision = decide(msg, tuple(attachments), route, role, automatic, self.rulebook, self.office,
                               report_due_if_restarted=restart)
@@ -186,7 +187,7 @@ class Intake:
                                if str(m.email).lower() == previous), None)
                 same = member is not None and loads.get(previous, 0) < member.max_open_cases
         return StaffFacts(now=now, open_cases=case_store.open_cases_by_specialist(session),
-                          report_due=self.calendar.add_working_days(now, REPORT_WORKING_DAYS, self.config.office.zone),
+                          report_due=self.calendar.add_working_days(now, self.config.reminders.report_working_days, self.config.office.zone),
                           previous_specialist=previous, is_update_same_specialist=same)
 
     def record_payment(self, ref: str, amount: str | None, *, by: str = "cli") -> Outcome:

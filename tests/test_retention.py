@@ -38,7 +38,7 @@ OTTAVIA = "Ottavia Quarantotto <ottavia.q@patient.example.net>"
 OTTAVIA_EMAIL = "ottavia.q@patient.example.net"
 OTTAVIA_NAME = "Ottavia Quarantotto"
 OTTAVIA_BIRTH = "1961-02-03"
-SHARED_NAME_A = "histology_report_2026-03-02.pdf"
+SHARED_NAME_A = "core_biopsy_histology_report_2026-03-02.pdf"
 OWN_NAME_A = "mammography_report_2026-02-20.pdf"
 STRANGER_EMAIL = "nosy.neighbour@elsewhere.example.com"
 OTTAVIA_BODY = (f"patient_name: {OTTAVIA_NAME}\npatient_birth_date: {OTTAVIA_BIRTH}\nrequestor_role: patient\n"
@@ -48,7 +48,7 @@ OTTAVIA_BODY = (f"patient_name: {OTTAVIA_NAME}\npatient_birth_date: {OTTAVIA_BIR
 GIULIA = "Giulia Verdi <giulia.verdi@patient.example.net>"
 GIULIA_BODY = ("patient_name: Giulia Verdi\npatient_birth_date: 1970-07-07\nrequestor_role: patient\n"
                "condition: breast cancer\n")
-SHARED_NAME_B = "breast_histology_report_2026-03-02.pdf"
+SHARED_NAME_B = "biopsy_histology_2026-03-02_left_breast.pdf"
 
 SHARED_PDF = text_pdf(HISTOLOGY_BREAST)
 OWN_PDF = text_pdf(MAMMOGRAPHY_REPORT)
@@ -206,7 +206,8 @@ def test_purge_leaves_only_an_audit_line_and_keeps_shared_files(tmp_path, db_url
 
     # The database: only the audit line mentions the case, and it holds no personal data.
     dump = scan(app)
-    assert mentions(dump, markers) == [("audit", ref)]
+    leftovers = mentions(dump, markers)
+    assert leftovers == [("audit", ref)], [(t, m, [r for r in dump[t] if m in r]) for t, m in leftovers if t != "audit"]
     with app.sessions() as session:
         (audit,) = session.execute(select(AuditLine)).scalars().all()
         for table, column in case_fk_columns():

@@ -28,6 +28,7 @@ class Office:
     address: str
     languages: tuple[str, ...]
     triage_working_days: int = 2
+    report_working_days: int = 5
     payment: dict[str, str] = field(default_factory=dict)   # beneficiary, iban, bic
 
     @property

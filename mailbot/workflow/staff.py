@@ -134,7 +134,8 @@ def route_to_specialist(b: _Builder, facts: StaffFacts, documents: tuple[tuple[s
     b.events.append(("specialist_assigned", {"specialist": str(member.email)}))
     due = facts.report_due
     b.to_member(member, "specialist/new_case", documents=documents,
-                due_date=due.date().isoformat() if due else "", documents_list=[f for _, f in documents])
+                due_date=due.date().isoformat() if due else "", documents_list=[f for _, f in documents],
+                report_days=b.office.report_working_days)
 
 
 def decide_command(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], case: CaseView, role: str,
@@ -200,7 +201,8 @@ def _approve(b: _Builder, cmd: Command, facts, docs, _r) -> None:
     p = b.office.payment
     b.to_requestor("requestor/payment_request", amount=money(q.total), currency=q.currency,
                    lines=[{"item": line.item, "amount": money(line.amount)} for line in q.lines],
-                   beneficiary=p["beneficiary"], iban=p["iban"], bic=p["bic"])
+                   beneficiary=p["beneficiary"], iban=p["iban"], bic=p["bic"],
+                   report_days=b.office.report_working_days)
 
 
 def _missing(b: _Builder, cmd: Command, *_):
