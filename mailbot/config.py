@@ -67,7 +67,17 @@ class OfficeConfig(Section):
         return self.address.rsplit("@", 1)[1]
 
 
-class ImapConfig(Section):
+class ServerSection(Section):
+    """A mail server connection: plain text (security = "none") only to this machine."""
+
+    @model_validator(mode="after")
+    def _plain_only_on_loopback(self):
+        if self.security == "none" and self.host not in LOOPBACK_HOSTS:
+            raise ValueError("security = \"none\" is allowed only for a loopback host")
+        return self
+
+
+class ImapConfig(ServerSection):
     host: str
     port: int = Field(default=993, ge=1, le=65535)
     security: Literal["ssl", "starttls", "none"] = "ssl"
@@ -83,12 +93,6 @@ class ImapConfig(Section):
     ca_file: str = ""          # trust this CA (or self-signed cert) in addition to the system's
     verify_certificate: bool = True
 
-    @model_validator(mode="after")
-    def _plain_only_on_loopback(self) -> "ImapConfig":
-        if self.security == "none" and self.host not in LOOPBACK_HOSTS:
-            raise ValueError("security = \"none\" is allowed only for a loopback host")
-        return self
-
     def secret(self) -> str:
         return _secret(self, "password")
 
@@ -98,7 +102,7 @@ class MaildirConfig(Section):
     poll_seconds: int = Field(default=5, ge=1)
 
 
-class SmtpConfig(Section):
+class SmtpConfig(ServerSection):
     host: str
     port: int = Field(default=587, ge=1, le=65535)
     security: Literal["ssl", "starttls", "none"] = "starttls"
@@ -108,12 +112,6 @@ class SmtpConfig(Section):
     timeout_seconds: int = Field(default=30, ge=1)
     ca_file: str = ""
     verify_certificate: bool = True
-
-    @model_validator(mode="after")
-    def _plain_only_on_loopback(self) -> "SmtpConfig":
-        if self.security == "none" and self.host not in LOOPBACK_HOSTS:
-            raise ValueError("security = \"none\" is allowed only for a loopback host")
-        return self
 
     def secret(self) -> str:
         return _secret(self, "password") if self.username else ""

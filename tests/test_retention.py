@@ -160,7 +160,8 @@ def test_purge_leaves_only_an_audit_line_and_keeps_shared_files(tmp_path, db_url
     assert second.case_ref == ref
     stranger = app.intake.process(patient_mail(f"Nosy <{STRANGER_EMAIL}>", f"About {ref}", "What is wrong with her?"))
     assert (stranger.disposition, stranger.case_ref) == ("stranger", ref)
-    other = app.intake.process(patient_mail(GIULIA, "Second opinion request", GIULIA_BODY, [(SHARED_NAME_B, SHARED_PDF)]))
+    other = app.intake.process(patient_mail(GIULIA, "Second opinion request", GIULIA_BODY,
+                                            [(SHARED_NAME_B, SHARED_PDF)]))
     assert other.case_ref == "SO-2026-00002"
 
     with app.sessions() as session:
@@ -284,7 +285,8 @@ def test_purging_a_parent_keeps_the_documents_its_update_case_copied(tmp_path, d
         session.commit()
         parent_raw = set(session.execute(select(InboundMessage.raw_sha256)
                                          .where(InboundMessage.case_id == p.id)).scalars())
-        child_first = session.execute(select(func.min(InboundMessage.id)).where(InboundMessage.case_id == c.id)).scalar()
+        child_first = session.execute(select(func.min(InboundMessage.id))
+                                      .where(InboundMessage.case_id == c.id)).scalar()
         parent_id, child_id = p.id, c.id
 
     clock.at = OPENED + 30 * DAY + 3650 * DAY
