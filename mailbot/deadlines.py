@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from mailbot.retention import RetentionPolicy, warning_due
 from mailbot.workdays import WorkCalendar
 
 
@@ -65,8 +66,8 @@ def _deadline(prefix: str, due: datetime | None, now: datetime, cal: WorkCalenda
 def due_keys(c: CaseTimes, now: datetime, cal: WorkCalendar, tz: ZoneInfo, policy: Policy, sent: set[str]) -> list[str]:
     if c.state == "awaiting_documents":
         keys = _series("documents", c.opened_at, policy.missing_documents_days, now, sent)
-        warn_at = c.opened_at + timedelta(days=policy.incomplete_days - policy.warn_days_before)
-        if now >= warn_at and "deletion_warning" not in sent:
+        retention = RetentionPolicy(incomplete_days=policy.incomplete_days, warn_days_before=policy.warn_days_before)
+        if warning_due(c.state, c.opened_at, now, retention) and "deletion_warning" not in sent:
             keys.append("deletion_warning")
         return keys
     if c.state == "in_triage":

@@ -12,6 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from mailbot.deadlines import CaseTimes, Policy, due_keys, triage_due
+from mailbot.retention import RetentionPolicy, retention_action
+from mailbot.store.purge import delete_unreferenced_files, purge_case, scrub_database
 from mailbot.store import cases as case_store
 from mailbot.store.models import Case, Event, OutboxMessage, Reminder
 from mailbot.workdays import WorkCalendar
@@ -92,11 +94,6 @@ def _last_sent_to(session, case_id: int, address: str) -> str:
 
 def run_retention(app) -> JobReport:
     """Purge incomplete cases past their time and closed cases past the keeping period."""
-    try:
-        from mailbot.retention import RetentionPolicy, retention_action
-        from mailbot.store.purge import delete_unreferenced_files, purge_case
-    except ImportError:     # purge module not present yet
-        return JobReport()
     report = JobReport()
     now = app.clock.now()
     k = app.config.retention
@@ -111,13 +108,16 @@ def run_retention(app) -> JobReport:
         try:
             with app.sessions() as session:
                 case = session.get(Case, case_id)
-                if case is None:
+                # re-check: the case may have moved on since the list was read
+                if case is None or retention_action(case.state, case.opened_at, case.closed_at, now, policy) != action:
                     continue
-                digests = purge_case(session, app.files, case, now=now,
+                digests = purge_case(session, app.files, case, now=now, zone=app.config.office.zone,
                                      outcome="expired" if action == "purge_incomplete" else "retention")
                 session.commit()
+                scrub_database(session)
             delete_unreferenced_files(app.files, digests)
             report.sent += 1
+            log.info("retention: purged %s (%s)", digests.audit.ref if digests.audit else "?", action)
         except Exception:
             report.failed += 1
             log.exception("retention failed for case id %s; will retry next round", case_id)

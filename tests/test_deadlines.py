@@ -170,3 +170,30 @@ def test_staff_deadlines_and_the_cases_table(tmp_path):
     alerts = office.outbox("admin/notice")
     assert len(alerts) == 2 and all("triage" in a.subject for a in alerts)
     assert "OVERDUE 1 wd" in cases_table(office.app)
+
+
+def test_incomplete_case_is_warned_then_purged_by_the_daemons_jobs(tmp_path):
+    from mailbot.daemon import Worker
+    from mailbot.store.models import AuditLine
+    office = Office(tmp_path)
+    incomplete(office)
+    worker = Worker(office.app)
+    try:
+        office.clock.advance(days=80)
+        worker.cycle()
+        assert len(office.outbox("requestor/deletion_warning")) == 1
+        office.clock.advance(days=9)
+        worker.cycle()
+        with office.app.sessions() as s:
+            assert s.execute(select(func.count()).select_from(Case)).scalar_one() == 1
+        office.clock.advance(days=1)                     # day 90
+        worker.cycle()
+    finally:
+        worker.close()
+    with office.app.sessions() as s:
+        assert s.execute(select(func.count()).select_from(Case)).scalar_one() == 0
+        (audit,) = s.execute(select(AuditLine)).scalars().all()
+        assert audit.ref == "SO-2026-00001" and audit.detail["outcome"] == "expired"
+    stored = [p for p in (tmp_path / "docs").rglob("*") if p.is_file()]
+    assert stored == []
+    # the directory outbox keeps the .eml files already "sent": outside the robot's store, see README

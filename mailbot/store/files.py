@@ -23,7 +23,11 @@ class FileStore:
         digest = sha256(data)
         target = self.path_for(digest)
         if target.exists():
-            return digest
+            try:   # fresh again: the orphan sweep leaves young files alone while a commit may still use them
+                os.utime(target)
+                return digest
+            except FileNotFoundError:
+                pass   # deleted by a purge just now: write it again
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(self.root, 0o700)
         tmp = target.with_suffix(f".tmp{os.getpid()}")
