@@ -10,6 +10,7 @@ import logging
 import signal
 import threading
 import time
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 
 from mailbot.app import App
@@ -123,8 +124,9 @@ class Worker:
             log.info("signal %s: finishing the message in hand, then stopping", signum)
             self.stopping.set()
 
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
+        if threading.current_thread() is threading.main_thread():   # embedders stop us with .stopping
+            signal.signal(signal.SIGTERM, stop)
+            signal.signal(signal.SIGINT, stop)
         poll = (self.app.config.imap or self.app.config.maildir).poll_seconds
         scheduler = self._scheduler()
         scheduler.start()
@@ -144,12 +146,13 @@ class Worker:
         from apscheduler.schedulers.background import BackgroundScheduler
 
         every = self.app.config.scheduler
+        # APScheduler fires on wall-clock time; the jobs decide with the app's clock
         scheduler = BackgroundScheduler(timezone=self.app.config.office.timezone)
         options = dict(max_instances=1, coalesce=True, misfire_grace_time=None)
         scheduler.add_job(self.run_job, "interval", args=("deadlines", run_deadlines), id="deadlines",
-                          seconds=every.deadlines_seconds, next_run_time=self.app.clock.now(), **options)
+                          seconds=every.deadlines_seconds, next_run_time=datetime.now(timezone.utc), **options)
         scheduler.add_job(self.run_job, "interval", args=("retention", run_retention), id="retention",
-                          seconds=every.retention_seconds, next_run_time=self.app.clock.now(), **options)
+                          seconds=every.retention_seconds, next_run_time=datetime.now(timezone.utc), **options)
         scheduler.add_job(self.deliver, "interval", seconds=every.outbox_seconds, id="outbox", **options)
         return scheduler
 

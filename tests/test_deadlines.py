@@ -197,3 +197,27 @@ def test_incomplete_case_is_warned_then_purged_by_the_daemons_jobs(tmp_path):
     stored = [p for p in (tmp_path / "docs").rglob("*") if p.is_file()]
     assert stored == []
     # the directory outbox keeps the .eml files already "sent": outside the robot's store, see README
+
+
+def test_the_run_daemon_sends_due_reminders_on_its_own(tmp_path):
+    import time as _time
+    from mailbot.daemon import Worker
+    office = Office(tmp_path)
+    incomplete(office)
+    office.clock.advance(days=15)
+    worker = Worker(office.app)
+    thread = threading.Thread(target=worker.run_forever, daemon=True)
+    thread.start()
+    try:
+        deadline = _time.monotonic() + 20
+        while _time.monotonic() < deadline:
+            sent = [p for p in (tmp_path / "out").glob("*.eml") if b"Reminder: documents still missing" in p.read_bytes()]
+            if sent:
+                break
+            _time.sleep(0.1)
+        assert len(sent) == 1
+    finally:
+        worker.stopping.set()
+        thread.join(timeout=20)
+        worker.close()
+    assert not thread.is_alive()
