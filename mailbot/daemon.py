@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from mailbot.app import App
 from mailbot.errors import MailboxError, MailbotError
+from mailbot.logsafe import where
 from mailbot.jobs import JobReport, run_deadlines, run_retention
 from mailbot.mailbox import open_mailbox
 from mailbot.mailbox.base import Mailbox
@@ -57,9 +58,10 @@ class Worker:
                 log.error("message %s not processed: %s", waiting.key, exc)
                 self._count_failure(waiting.key, report)
                 continue
-            except Exception:  # a bug or a dead database: never let one message stop the daemon
+            except Exception as exc:  # a bug or a dead database: never let one message stop the daemon
                 report.errors += 1
-                log.exception("message %s not processed (will retry, then quarantine)", waiting.key)
+                log.error("message %s not processed: %s (will retry, then quarantine; "
+                          "`mailbot replay` on it shows the full error)", waiting.key, where(exc))
                 self._count_failure(waiting.key, report)
                 continue
             report.outcomes.append(outcome)
@@ -97,8 +99,8 @@ class Worker:
         """A failing job is logged and simply runs again next round; it never stops the others."""
         try:
             return job(self.app)
-        except Exception:
-            log.exception("%s job failed; it will run again next round", name)
+        except Exception as exc:
+            log.error("%s job failed: %s; it will run again next round", name, where(exc))
             return None
 
     def run_jobs(self, report: CycleReport | None = None) -> None:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from mailbot.logsafe import where
 from mailbot.deadlines import CaseTimes, Policy, due_keys, triage_due
 from mailbot.retention import RetentionPolicy, retention_action
 from mailbot.store.purge import delete_unreferenced_files, purge_case, scrub_database
@@ -80,9 +81,9 @@ def run_deadlines(app) -> JobReport:
                 report.sent += len(keys)
         except IntegrityError:
             report.skipped += 1     # another worker sent it first: exactly what the unique key is for
-        except Exception:
+        except Exception as exc:
             report.failed += 1
-            log.exception("deadline job failed for case id %s; will retry next round", case_id)
+            log.error("deadline job failed for case id %s: %s; will retry next round", case_id, where(exc))
     return report
 
 
@@ -118,7 +119,7 @@ def run_retention(app) -> JobReport:
             delete_unreferenced_files(app.files, digests)
             report.sent += 1
             log.info("retention: purged %s (%s)", digests.audit.ref if digests.audit else "?", action)
-        except Exception:
+        except Exception as exc:
             report.failed += 1
-            log.exception("retention failed for case id %s; will retry next round", case_id)
+            log.error("retention failed for case id %s: %s; will retry next round", case_id, where(exc))
     return report

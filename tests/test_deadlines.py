@@ -221,3 +221,22 @@ def test_the_run_daemon_sends_due_reminders_on_its_own(tmp_path):
         thread.join(timeout=20)
         worker.close()
     assert not thread.is_alive()
+
+
+def test_job_failures_are_logged_without_their_message(tmp_path, caplog):
+    import logging
+    from mailbot.logsafe import where
+    try:
+        raise ValueError("Maria Rossi histology_report_2026-03-02.pdf")
+    except ValueError as exc:
+        summary = where(exc)
+    assert summary.startswith("ValueError at tests/test_deadlines.py:") and "Maria" not in summary
+    office = Office(tmp_path)
+    incomplete(office)
+    with office.app.sessions() as s:
+        s.execute(select(Case)).scalar_one().language = "xx"
+        s.commit()
+    office.clock.advance(days=14)
+    with caplog.at_level(logging.INFO):
+        assert run_deadlines(office.app).failed == 1
+    assert "deadline job failed" in caplog.text and "Maria" not in caplog.text and "histology" not in caplog.text
