@@ -3,18 +3,17 @@ optional; every mistake in a broken copy is reported with its file, line and key
 
 from __future__ import annotations
 
-import re
 import shutil
 from datetime import date
 from pathlib import Path
 
 import pytest
+from test_rules import parsed
 
 from mailbot.errors import RulesError
 from mailbot.rulebook import check_rules, default_rules_dir, key_lines, load_rulebook
 from mailbot.rulebook.models import Calendar, Closure
 
-PROBLEM = re.compile(r"^(?P<file>.+?):(?P<line>\d+): (?P<key>\S+): (?P<what>.+)$")
 NAME = "calendar.toml"
 
 
@@ -44,12 +43,7 @@ def problems_of(directory: Path) -> list[dict]:
     with pytest.raises(RulesError) as caught:
         load_rulebook(directory)
     assert caught.value.problems == problems
-    out = []
-    for problem in problems:
-        match = PROBLEM.match(problem)
-        assert match, f"problem not in 'file:line: key: what' form: {problem!r}"
-        out.append({**match.groupdict(), "line": int(match["line"])})
-    return out
+    return parsed(problems)
 
 
 def only_problem(directory: Path) -> dict:
