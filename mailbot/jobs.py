@@ -16,7 +16,8 @@ from mailbot.deadlines import CaseTimes, Policy, due_keys, triage_due
 from mailbot.retention import RetentionPolicy, retention_action
 from mailbot.store.purge import delete_unreferenced_files, purge_case, scrub_database
 from mailbot.store import cases as case_store
-from mailbot.store.models import Case, Event, OutboxMessage, Reminder
+from mailbot.mailbox import open_mailbox
+from mailbot.store.models import Case, Event, InboundMessage, MailboxForget, OutboxMessage, Reminder
 from mailbot.workdays import WorkCalendar
 from mailbot.workflow.model import OPEN_STATES
 from mailbot.workflow.reminders import reminder_specs
@@ -112,6 +113,9 @@ def run_retention(app) -> JobReport:
                 # re-check: the case may have moved on since the list was read
                 if case is None or retention_action(case.state, case.opened_at, case.closed_at, now, policy) != action:
                     continue
+                for (message_id,) in session.execute(select(InboundMessage.message_id).where(
+                        InboundMessage.case_id == case_id, InboundMessage.message_id != "")):
+                    session.add(MailboxForget(message_id=message_id, at=now))
                 digests = purge_case(session, app.files, case, now=now, zone=app.config.office.zone,
                                      outcome="expired" if action == "purge_incomplete" else "retention")
                 session.commit()
@@ -122,4 +126,30 @@ def run_retention(app) -> JobReport:
         except Exception as exc:
             report.failed += 1
             log.error("retention failed for case id %s: %s; will retry next round", case_id, where(exc))
+    forget_in_mailbox(app)
     return report
+
+
+def forget_in_mailbox(app, mailbox=None) -> int:
+    """Delete purged cases' raw mail from the mailbox's Processed/Quarantine folders, over a
+    connection of its own (the mail loop keeps its own). Pending ids survive a crash or an
+    unreachable server and are retried on the next round."""
+    with app.sessions() as session:
+        pending = list(session.execute(select(MailboxForget)).scalars())
+        if not pending:
+            return 0
+        own = mailbox is None
+        try:
+            mailbox = mailbox or open_mailbox(app.config)
+            removed = mailbox.forget([p.message_id for p in pending])
+        except Exception as exc:
+            log.error("could not delete purged mail from the mailbox: %s; will retry", where(exc))
+            return 0
+        finally:
+            if own and mailbox is not None:
+                mailbox.close()
+        for row in pending:
+            session.delete(row)
+        session.commit()
+        log.info("deleted %d purged message(s) from the mailbox folders", removed)
+        return removed

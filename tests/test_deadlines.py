@@ -175,10 +175,15 @@ def test_staff_deadlines_and_the_cases_table(tmp_path):
 def test_incomplete_case_is_warned_then_purged_by_the_daemons_jobs(tmp_path):
     from mailbot.daemon import Worker
     from mailbot.store.models import AuditLine
+    import mailbox as _mailbox
     office = Office(tmp_path)
-    incomplete(office)
+    box = _mailbox.Maildir(tmp_path / "mail", create=True)
+    box.add(patient_mail(MARIA, "Second opinion", "patient_name: Maria Rossi\npatient_birth_date: 1968-05-14\n"
+                         "requestor_role: patient\ncondition: breast cancer\n", breast_documents()[:1]))
     worker = Worker(office.app)
     try:
+        worker.cycle()                                   # filed, moved to .Processed
+        assert [p for sub in ("new", "cur") for p in (tmp_path / "mail" / ".Processed" / sub).iterdir()]
         office.clock.advance(days=80)
         worker.cycle()
         assert len(office.outbox("requestor/deletion_warning")) == 1
@@ -196,7 +201,10 @@ def test_incomplete_case_is_warned_then_purged_by_the_daemons_jobs(tmp_path):
         assert audit.ref == "SO-2026-00001" and audit.detail["outcome"] == "expired"
     stored = [p for p in (tmp_path / "docs").rglob("*") if p.is_file()]
     assert stored == []
-    # the directory outbox keeps the .eml files already "sent": outside the robot's store, see README
+    # the raw mail is gone from the mailbox's Processed folder too (it was moved there by once)
+    processed = [p for sub in ("new", "cur") for p in (tmp_path / "mail" / ".Processed" / sub).iterdir()]
+    assert processed == []
+    # the directory outbox keeps the .eml files already "sent": that is mail delivered, see README
 
 
 def test_the_run_daemon_sends_due_reminders_on_its_own(tmp_path):

@@ -233,3 +233,24 @@ def test_no_message_content_in_logs(imap_account, caplog):
             box.wait_for_mail(0.1)
     assert caplog.records and "PATIENT-SECRET" not in caplog.text
     assert "patient1@example.com" not in caplog.text and "request 1" not in caplog.text
+
+
+def with_id(raw: bytes, message_id: str) -> bytes:
+    sep = b"\r\n" if b"\r\n" in raw else b"\n"
+    return f"Message-ID: {message_id}".encode() + sep + raw
+
+
+def test_forget_deletes_by_message_id_from_processed_and_quarantine(imap_account, mailbox):
+    for n, mid in ((1, "<keep@x>"), (2, "<gone-1@x>"), (3, "<gone-2@x>")):
+        imap_account.deliver(with_id(message(n), mid))
+    keys = [m.key for m in mailbox.waiting()]
+    mailbox.move_to_processed(keys[0])
+    mailbox.move_to_processed(keys[1])
+    mailbox.move_to_quarantine(keys[2])
+    imap_account.deliver(with_id(message(4), "<gone-1@x>"), folder="Processed")   # a COPY-fallback duplicate
+    assert mailbox.forget(["<gone-1@x>", "<gone-2@x>", "<never@x>"]) == 3
+    (kept,) = imap_account.messages("Processed")
+    assert b"Message-ID: <keep@x>" in kept
+    assert imap_account.messages("Quarantine") == []
+    imap_account.deliver(message(5))
+    assert len(list(mailbox.waiting())) == 1      # the inbox still works after forgetting

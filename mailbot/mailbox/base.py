@@ -22,4 +22,7 @@ class Mailbox(Protocol):
     def move_to_quarantine(self, key: str) -> None:
         """For a message that could not be filed; an admin can reprocess it."""
 
+    def forget(self, message_ids: list[str]) -> int:
+        """Delete these messages from the processed and quarantine folders (a purged case)."""
+
     def close(self) -> None: ...

@@ -256,6 +256,30 @@ class ImapMailbox:
             else:
                 client.expunge()  # without UIDPLUS only a plain EXPUNGE exists
 
+    def forget(self, message_ids: list[str]) -> int:
+        """Delete the messages with these Message-IDs from the Processed and Quarantine folders
+        (a purged case's raw mail). Missing folders or messages are fine: already gone."""
+        removed = 0
+        for folder in (self.config.processed_folder, self.config.quarantine_folder):
+            def operation(client: IMAPClient, folder=folder) -> int:
+                if not client.folder_exists(folder):
+                    return 0
+                client.select_folder(folder)
+                uids: set[int] = set()
+                for mid in message_ids:
+                    uids.update(client.search(["HEADER", "Message-ID", mid]))
+                if uids:
+                    client.add_flags(sorted(uids), [DELETED], silent=True)
+                    if client.has_capability("UIDPLUS"):
+                        client.uid_expunge(sorted(uids))
+                    else:
+                        client.expunge()
+                self._uidvalidity = None      # the inbox must be SELECTed again before the next use
+                return len(uids)
+            removed += self._run(f"forgetting messages in {folder}", operation)
+        self._just_selected = False
+        return removed
+
     @staticmethod
     def _move_or_copy(client: IMAPClient, uid: int, folder: str, use_move: bool) -> None:
         if use_move:

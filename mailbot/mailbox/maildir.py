@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import mailbox
 import os
+from email.parser import BytesHeaderParser
 import time
 from pathlib import Path
 from typing import Iterator
@@ -105,6 +106,22 @@ class MaildirMailbox:
             if remaining <= 0:
                 return False
             time.sleep(min(POLL_INTERVAL, remaining))
+
+    def forget(self, message_ids: list[str]) -> int:
+        """Delete messages with these Message-IDs from the Processed and Quarantine folders."""
+        wanted = {m.strip() for m in message_ids if m}
+        removed = 0
+        for folder in (self.processed_folder, self.quarantine_folder):
+            for _mtime, _name, _key, path in self._entries(self.path / f".{folder}"):
+                try:
+                    with open(path, "rb") as handle:
+                        headers = BytesHeaderParser().parse(handle)
+                except OSError:
+                    continue
+                if (headers.get("Message-ID") or "").strip() in wanted:
+                    path.unlink(missing_ok=True)
+                    removed += 1
+        return removed
 
     def close(self) -> None:
         """Nothing to release: every operation opens and closes its own files."""

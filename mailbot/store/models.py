@@ -168,6 +168,17 @@ class Reminder(Base):
     at: Mapped[datetime]
 
 
+class MailboxForget(Base):
+    """Message-IDs of a purged case still to be deleted from the mailbox's folders. Written in
+    the purge's transaction, removed once the mailbox has deleted them: a crash in between only
+    delays the deletion."""
+
+    __tablename__ = "mailbox_forget"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(998))
+    at: Mapped[datetime]
+
+
 class AuditLine(Base):
     """What remains of a purged case: no names, no documents."""
 
