@@ -50,7 +50,8 @@ def case_detail(app, ref: str) -> str | None:
         form = case.form or {}
         out = [f"Case {case.ref}: {case.state}  (language {case.language}, opened {when(case.opened_at)})", "",
                "Parties:",
-               f"  requestor: {form.get('requestor_name', '')} <{case.requestor_email}> as {form.get('requestor_role', '?')}",
+               f"  requestor: {(form.get('requestor_name', '') + ' ').lstrip()}<{case.requestor_email}> "
+               f"as {form.get('requestor_role', '?')}",
                f"  patient:   {form.get('patient_name', '?')}, born {form.get('patient_birth_date', '?')}"
                + (f" <{form['patient_email']}>" if form.get("patient_email") else ""),
                f"  condition: {case.condition_id or form.get('condition', '?')}; consultation: {form.get('consultation_type', '-')}",
