@@ -38,7 +38,7 @@ from mailbot.workflow.attachments import assess
 from mailbot.workflow.intake import Office, decide
 from mailbot.workflow.limits import split_by_cap
 from mailbot.workflow.model import Decision
-from mailbot.workflow.routing import (Candidates, choose_case, find_refs, form_names_other_patient, route_closed_case,
+from mailbot.workflow.routing import (Candidates, Route, choose_case, find_refs, form_names_other_patient, route_closed_case,
                                      sender_role)
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,24 @@ class Intake:
             seen.add(digest)
             attachments.append(assess(att, self.rulebook, max_bytes=max_bytes, known_hashes=frozenset()))
 
-        # Which case? (thread, then ref, then the sender's one open case)
+        route, case = self._route(session, msg, raw, attachments, automatic, now)
+        if case is not None:
+            known = frozenset(d.sha256 for d in case.documents)
+            attachments = [dataclasses.replace(a, duplicate=a.sha256 in known) for a in attachments]
+        role = sender_role(msg.from_addr, route.case, self.rulebook)
+        decision = None
+        if automatic is None and case is not None and role != "stranger":
+            decision = self._command_decision(session, msg, tuple(attachments), route.case, case, role, now)
+        if decision is None:
+            restart = self._report_due(now) if case is not None and case.state == "with_specialist" else None
+            decision = decide(msg, tuple(attachments), route, role, automatic, self.rulebook, self.office,
+                              report_due_if_restarted=restart)
+        return self._apply(session, decision, msg, raw, key, case, now, dry_run)
+
+    def _route(self, session: Session, msg: ParsedMessage, raw: bytes, attachments, automatic: str | None,
+               now) -> tuple[Route, Case | None]:
+        """Look up the candidate cases (thread, then ref, then the sender's one open case) and let
+        the pure routing rules choose; returns the route and the chosen case's row."""
         cited = [msg.in_reply_to, *msg.references]
         by_thread = case_store.by_sent_message_ids(session, cited)
         if by_thread is None and automatic:
@@ -141,25 +158,15 @@ class Intake:
             by_thread=views[by_thread.id] if by_thread else None,
             by_reference=views[by_reference.id] if by_reference else None,
             sender_open=tuple(views[c.id] for c in sender_cases)), carries_form_for_other_patient=other_patient)
-        case = next((c for c in (by_thread, by_reference, *sender_cases)
-                     if c is not None and route.case is not None and c.ref == route.case.ref), None)
         route = route_closed_case(route, now=now, update_months=self.rulebook.pricing.update_months,
                                   brings_documents=any(a.problem is None for a in attachments))
         if route.case is None:
-            case = None
-        if case is not None:
-            known = frozenset(d.sha256 for d in case.documents)
-            attachments = [dataclasses.replace(a, duplicate=a.sha256 in known) for a in attachments]
-        role = sender_role(msg.from_addr, route.case, self.rulebook)
-        decision = None
-        if automatic is None and case is not None and role != "stranger":
-            decision = self._command_decision(session, msg, tuple(attachments), route.case, case, role, now)
-        if decision is None:
-            restart = self.calendar.add_working_days(now, self.config.reminders.report_working_days, self.config.office.zone) \
-                if case is not None and case.state == "with_specialist" else None
-            decision = decide(msg, tuple(attachments), route, role, automatic, self.rulebook, self.office,
-                              report_due_if_restarted=restart)
-        return self._apply(session, decision, msg, raw, key, case, now, dry_run)
+            return route, None
+        return route, next(c for c in (by_thread, by_reference, *sender_cases)
+                           if c is not None and c.ref == route.case.ref)
+
+    def _report_due(self, now):
+        return self.calendar.add_working_days(now, self.config.reminders.report_working_days, self.config.office.zone)
 
     def _command_decision(self, session: Session, msg: ParsedMessage, attachments, view, case: Case, role: str,
                           now) -> Decision | None:
@@ -178,16 +185,15 @@ class Intake:
 
     def staff_facts(self, session: Session, case: Case, now) -> StaffFacts:
         previous, same = None, False
+        loads = case_store.open_cases_by_specialist(session)
         if case.parent_ref:
             parent = case_store.by_ref(session, case.parent_ref)
             if parent is not None and parent.specialist_email:
                 previous = parent.specialist_email
-                loads = case_store.open_cases_by_specialist(session)
                 member = next((m for m in self.rulebook.staff.specialists
                                if str(m.email).lower() == previous), None)
                 same = member is not None and loads.get(previous, 0) < member.max_open_cases
-        return StaffFacts(now=now, open_cases=case_store.open_cases_by_specialist(session),
-                          report_due=self.calendar.add_working_days(now, self.config.reminders.report_working_days, self.config.office.zone),
+        return StaffFacts(now=now, open_cases=loads, report_due=self._report_due(now),
                           previous_specialist=previous, is_update_same_specialist=same)
 
     def record_payment(self, ref: str, amount: str | None, *, by: str = "cli") -> Outcome:

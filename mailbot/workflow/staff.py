@@ -102,9 +102,8 @@ class _Builder:
 
     def alert(self, kind: str, **extra) -> None:
         self.events.append(("admin_alert", {"kind": kind, **{k: v for k, v in extra.items() if k != "line"}}))
-        for spec in admin_notices(self.rulebook, kind, {**self.ctx("en"), **extra}):
-            lang_ctx = self.ctx(spec.language, **extra, kind=kind)
-            self.replies.append(replace(spec, context=lang_ctx))
+        for spec in admin_notices(self.rulebook, kind, {}):   # each admin in their own language
+            self.replies.append(replace(spec, context=self.ctx(spec.language, **extra, kind=kind)))
 
     def move(self, state: str) -> None:
         self.events.append(("state_changed", {"from": self.state, "to": state}))
