@@ -13,7 +13,6 @@ from pathlib import Path
 from mailbot.cli import main as mailbot_main
 
 OFFICE_ADDRESS = "second.opinion@hospital.example.org"
-TRIAGE = ("triage", )
 
 
 def write_config(path: Path, *, imap, smtp, db_url: str, storage: Path) -> Path:

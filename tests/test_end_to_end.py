@@ -14,7 +14,6 @@ from pdf_factory import (
 )
 
 MARIA = "Maria Rossi <maria.rossi@patient.example.net>"
-TRIAGE_DOCTORS = None  # read from the shipped staff.toml in the tests that need it
 
 BREAST_FORM = dict(patient_name="Maria Rossi", patient_birth_date="1968-05-14",
                    patient_email="maria.rossi@patient.example.net", requestor_name="Maria Rossi",

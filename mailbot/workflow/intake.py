@@ -58,7 +58,7 @@ def _merge(old: dict[str, str], *updates: dict[str, str]) -> dict[str, str]:
     return merged
 
 
-def _no_case(msg: ParsedMessage, route: Route, role: str, disposition: str, reason: str,
+def _no_case(route: Route, role: str, disposition: str, reason: str,
              attachments: tuple[AssessedAttachment, ...], language: str, replies: tuple[ReplySpec, ...] = (),
              events: tuple[tuple[str, dict[str, Any]], ...] = ()) -> Decision:
     case = route.case
@@ -79,21 +79,21 @@ def decide(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], rout
 
     if automatic is not None:
         if case is None:
-            return _no_case(msg, route, role, "quarantined", f"automatic message ({automatic}) for no case",
+            return _no_case(route, role, "quarantined", f"automatic message ({automatic}) for no case",
                             attachments, guessed)
-        return _no_case(msg, route, role, "automatic", automatic, attachments, guessed,
+        return _no_case(route, role, "automatic", automatic, attachments, guessed,
                         events=(("automatic_message", {"reason": automatic}),))
 
     if role in STAFF_ROLES:
         if case is None:
-            return _no_case(msg, route, role, "quarantined", "staff message without a case reference",
+            return _no_case(route, role, "quarantined", "staff message without a case reference",
                             attachments, guessed)
-        return _no_case(msg, route, role, "filed", "staff message", attachments, guessed,
+        return _no_case(route, role, "filed", "staff message", attachments, guessed,
                         events=(("staff_message", {**summary, "note": "shown to admins; no command handling yet"}),))
 
     if role == "stranger":
         reply = ReplySpec("requestor/not_a_party", (msg.from_addr,), guessed, {"office_name": office.name})
-        return _no_case(msg, route, role, "stranger", "sender is not a party to the case", attachments, guessed,
+        return _no_case(route, role, "stranger", "sender is not a party to the case", attachments, guessed,
                         replies=(reply,), events=(("stranger_message", summary),))
 
     return _intake(msg, attachments, route, role, rulebook, office, guessed, summary, report_due_if_restarted)

@@ -7,7 +7,7 @@ from typing import Any
 
 from mailbot.rulebook.models import Rulebook
 from mailbot.workflow.model import CaseView, ReplySpec
-from mailbot.workflow.staff import _staff_lang, _who, admin_notices, case_context
+from mailbot.workflow.staff import staff_language, find_staff, admin_notices, case_context
 
 
 def missing_titles(findings: list[dict[str, Any]], rulebook: Rulebook, language: str) -> list[str]:
@@ -45,15 +45,15 @@ def reminder_specs(key: str, case: CaseView, findings: list[dict[str, Any]], rul
                           {**ctx, "amount": amount, "currency": rulebook.pricing.currency, "days": days,
                            "beneficiary": p["beneficiary"], "iban": p["iban"], "bic": p["bic"]})]
     if key == "triage_reminder":
-        return [ReplySpec("triage/reminder", (str(d.email),), _staff_lang(d),
-                          {**case_context(case, rulebook, _staff_lang(d), office.name), "doctor_name": d.name,
+        return [ReplySpec("triage/reminder", (str(d.email),), staff_language(d),
+                          {**case_context(case, rulebook, staff_language(d), office.name), "doctor_name": d.name,
                            "due_date": ctx["due_date"]}, auto_submitted="auto-generated")
                 for d in rulebook.staff.triage]
     if key == "report_reminder":
-        member = _who(rulebook, case.specialist_email or "")
+        member = find_staff(rulebook, case.specialist_email or "")
         if member is None:
             return []
-        lang = _staff_lang(member)
+        lang = staff_language(member)
         return [ReplySpec("specialist/reminder", (str(member.email),), lang,
                           {**case_context(case, rulebook, lang, office.name), "doctor_name": member.name,
                            "due_date": ctx["due_date"]}, auto_submitted="auto-generated")]

@@ -44,19 +44,19 @@ def read_command(msg: ParsedMessage, role: str) -> Command | Unparsed | None:
     return None if isinstance(result, Unparsed) else result   # patients' words are not commands
 
 
-def _who(rulebook: Rulebook, address: str) -> StaffMember | None:
+def find_staff(rulebook: Rulebook, address: str) -> StaffMember | None:
     for member in (*rulebook.staff.triage, *rulebook.staff.specialists, *rulebook.staff.admins):
         if str(member.email).lower() == address.lower():
             return member
     return None
 
 
-def _staff_lang(member: StaffMember | None) -> str:
+def staff_language(member: StaffMember | None) -> str:
     return member.languages[0] if member and member.languages else "en"
 
 
 def admin_notices(rulebook: Rulebook, kind: str, context: dict[str, Any]) -> list[ReplySpec]:
-    return [ReplySpec("admin/notice", (str(a.email),), _staff_lang(a), {**context, "kind": kind},
+    return [ReplySpec("admin/notice", (str(a.email),), staff_language(a), {**context, "kind": kind},
                       auto_submitted="auto-generated") for a in rulebook.staff.admins]
 
 
@@ -95,7 +95,7 @@ class _Builder:
                                       self.ctx(self.case.language, **extra), documents=documents))
 
     def to_member(self, member: StaffMember, purpose: str, documents=(), **extra) -> None:
-        lang = _staff_lang(member)
+        lang = staff_language(member)
         self.replies.append(ReplySpec(purpose, (str(member.email),), lang,
                                       self.ctx(lang, doctor_name=member.name, **extra), documents=documents,
                                       auto_submitted="auto-generated"))
@@ -143,7 +143,7 @@ def decide_command(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ..
                    *, authenticated: bool = True) -> Decision | None:
     """None when the message carries no command (the caller files it as ordinary mail)."""
     b = _Builder(msg, case, role, rulebook, office)
-    member = _who(rulebook, msg.from_addr)
+    member = find_staff(rulebook, msg.from_addr)
     is_report = role == "specialist" and bool(report_documents) and parsed is None
 
     if isinstance(parsed, Unparsed):
@@ -261,7 +261,7 @@ def _answer(b: _Builder, cmd: Command, facts, docs, _r):
     accepted = cmd.verb == "YES"
     b.updates["pending_extra"] = {}
     b.events.append(("extra_answered", {"accepted": accepted, "item": pending.get("item")}))
-    specialist = _who(b.rulebook, pending.get("specialist", "")) if pending.get("specialist") else None
+    specialist = find_staff(b.rulebook, pending.get("specialist", "")) if pending.get("specialist") else None
     if specialist is not None:
         b.to_member(specialist, "specialist/extra_answer", accepted=accepted, what=pending.get("what", ""),
                     price=pending.get("price", ""))
@@ -278,7 +278,7 @@ def _cancel(b: _Builder, cmd: Command, facts, docs, _r):
         for doctor in b.rulebook.staff.triage:
             b.to_member(doctor, "staff/case_cancelled")
     if state == "with_specialist" and b.case.specialist_email:
-        member = _who(b.rulebook, b.case.specialist_email)
+        member = find_staff(b.rulebook, b.case.specialist_email)
         if member is not None:
             b.to_member(member, "staff/case_cancelled")
 
