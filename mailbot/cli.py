@@ -35,6 +35,10 @@ def _parser() -> argparse.ArgumentParser:
     replay = sub.add_parser("replay", parents=[common], help="run one saved message through the pipeline")
     replay.add_argument("file")
     replay.add_argument("--dry-run", action="store_true")
+    auth = sub.add_parser("auth", parents=[common], help="mailbox logins")
+    auth_sub = auth.add_subparsers(dest="auth_verb", required=True)
+    auth_sub.add_parser("check", parents=[common],
+                        help="log in to IMAP and SMTP now and say as whom (exit 3: a server refused)")
     demo = sub.add_parser("demo", parents=[common], help="zero-setup showcase")
     demo.add_argument("--dir", default="demo-output", help="where the demo writes its mailbox, outbox and database")
     return p
@@ -63,8 +67,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         from mailbot.demo import run_demo
         return run_demo(Path(args.dir))
 
-    from mailbot.app import build_app
     from mailbot.config import load_config
+    if args.verb == "auth":
+        from mailbot.auth.check import check_logins
+        code, lines = check_logins(load_config(_config_path(args)))
+        print("\n".join(lines))
+        return code
+
+    from mailbot.app import build_app
     app = build_app(load_config(_config_path(args)))
     if args.verb in ("run", "once"):
         from mailbot.daemon import Worker

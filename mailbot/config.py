@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -351,6 +352,11 @@ def _describe(error: dict) -> str:
     msg = error["msg"]
     if error["type"] == "extra_forbidden":
         msg = "unknown key"
+    if error["type"] == "value_error":   # "Value error, tenant: required" -> "x.oauth2.tenant: required"
+        msg = msg.removeprefix("Value error, ")
+        named = re.match(r"([a-z_]+): (.*)", msg, re.S)
+        if named:
+            key, msg = f"{key}.{named[1]}" if key else named[1], named[2]
     return f"{key}: {msg}" if key else msg
 
 

@@ -83,10 +83,10 @@ def build_provider(o: OAuth2Config, mailbox: str) -> Provider:
 
 
 def _services(config: Config, account: str) -> str:
-    """'IMAP', 'SMTP' or 'IMAP and SMTP': which logins this grant serves."""
+    """'IMAP', 'SMTP' or 'IMAP + SMTP': which logins this grant serves."""
     names = [name.upper() for name in ("imap", "smtp")
              if (s := getattr(config, name)) is not None and s.auth == "oauth2" and account_key(s) == account]
-    return " and ".join(names)
+    return " + ".join(names)
 
 
 def _sessions(config: Config) -> sessionmaker[Session]:
