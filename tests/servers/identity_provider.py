@@ -60,6 +60,7 @@ class IdentityProvider:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self):
+        self._issued_order: list[str] = []   # each grant's first refresh token
         self.port = free_port()
         self._servers: list[ThreadingHTTPServer] = []
         self.https_port: int | None = None
@@ -110,7 +111,7 @@ class IdentityProvider:
     def reset(self, *, lifetime: float = 3.0, rotate: bool = True, app_username: str = "") -> None:
         """Forget every grant and token (the session-wide instance, between tests)."""
         with self.lock:
-            self.grants, self.tokens = [], {}
+            self.grants, self.tokens, self._issued_order = [], {}, []
             self.lifetime, self.rotate, self.app_username, self.down = lifetime, rotate, app_username, False
             self.refreshes = self.client_grants = self.introspections = 0
 
@@ -119,6 +120,7 @@ class IdentityProvider:
         with self.lock:
             grant = Grant(username, self.client_id, "rt-" + secrets.token_urlsafe(16))
             self.grants.append(grant)
+            self._issued_order.append(grant.refresh_token)
             return grant.refresh_token
 
     def revoke(self, username: str | None = None) -> None:
@@ -128,6 +130,13 @@ class IdentityProvider:
                 if username is None or grant.username == username:
                     grant.revoked = True
             self.tokens = {t: i for t, i in self.tokens.items() if i.grant is None or not i.grant.revoked}
+
+    def revoke_grant(self, refresh_token: str) -> None:
+        """Revoke the one grant new_grant() answered with `refresh_token` (however often it rotated)."""
+        with self.lock:
+            grant = self.grants[self._issued_order.index(refresh_token)]
+            grant.revoked = True
+            self.tokens = {t: i for t, i in self.tokens.items() if i.grant is not grant}
 
     def forget_access_tokens(self) -> None:
         """Every access token issued so far stops working at once (before its stated expiry)."""

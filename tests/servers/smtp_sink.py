@@ -156,7 +156,9 @@ class SmtpSink:
         return self
 
     def stop(self) -> None:
-        self._controller.stop()
+        """Stop serving (a test may do it early to fake an unreachable server)."""
+        if self._controller._thread is not None:
+            self._controller.stop()
 
     @property
     def oauth_logins(self) -> list[tuple[str, str, str]]:
