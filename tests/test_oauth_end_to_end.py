@@ -133,3 +133,35 @@ def test_auth_check_says_as_whom_and_how(tmp_path, oauth_imap, oauth_sink, idp):
     del broken["TEST_CLIENT_SECRET"]       # a config error: the variable a key names is missing
     check = mailbot(config, broken, "auth", "check")
     assert check.returncode == 2 and "TEST_CLIENT_SECRET" in check.stderr
+
+
+def test_daemon_logs_in_again_with_a_refreshed_token(tmp_path, oauth_imap, oauth_sink, idp):
+    """`mailbot run`: the server drops the session after the token expired; the daemon's next
+    login uses a refreshed token, and mail keeps flowing."""
+    env = oauth_env(idp, TEST_RT=idp.new_grant(OAUTH_MAILBOX))
+    config = write_oauth_config(tmp_path, imap=oauth_imap, smtp=oauth_sink, idp=idp,
+                                db_url=f"sqlite:///{tmp_path}/db.sqlite")
+    before = logins(oauth_imap)
+    proc = subprocess.Popen([sys.executable, "-m", "mailbot", "--config", str(config), "run"],
+                            env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for n, name in enumerate(("Maria <maria@example.net>", "Luca <luca@example.net>"), start=1):
+            if n == 2:
+                time.sleep(idp.lifetime + 0.2)   # the first token is dead now
+                oauth_imap.kick()                # and the server drops the daemon's session
+            oauth_imap.deliver(patient_mail(name, "Info", "How do I ask for a second opinion?"))
+            deadline = time.monotonic() + 30
+            while len(oauth_sink.messages) < n and time.monotonic() < deadline and proc.poll() is None:
+                time.sleep(0.2)
+            assert len(oauth_sink.messages) == n, proc.stderr.read() if proc.poll() is not None else ""
+    finally:
+        proc.terminate()
+        try:
+            code = proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    assert code == 0
+    assert logins(oauth_imap) - before >= 2 and idp.refreshes >= 2
+    assert oauth_imap.messages("INBOX") == []

@@ -151,8 +151,14 @@ def test_msal_refused_client_secret_is_a_clear_error(tmp_path, monkeypatch, idp,
     table = oauth_table("imap", idp, provider="microsoft", grant_env="", ca_file=str(tls_cert[0]))
     path = configure(tmp_path, monkeypatch, idp, f"sqlite:///{tmp_path}/db.sqlite", table=table)
     monkeypatch.setenv("TEST_CLIENT_SECRET", "an-expired-secret")
-    with pytest.raises(ClientRejected, match="client secret has expired or is wrong.*client_secret_env"):
-        token_source(load_config(path), "imap").token()
+    for _restart in range(2):
+        with pytest.raises(ClientRejected, match="client secret has expired or is wrong.*client_secret_env"):
+            token_source(load_config(path), "imap").token()
+    (row,) = stored_rows(f"sqlite:///{tmp_path}/db.sqlite")
+    assert row.blocked_reason == "invalid_client" and row.refresh_token is None
+    alerts = queued_alerts(f"sqlite:///{tmp_path}/db.sqlite")
+    assert sorted(a.recipients[0] for a in alerts) == sorted(ADMINS)
+    assert all("app secret expired" in a.subject or "segreto dell'app" in a.subject for a in alerts)
 
 
 def test_msal_refresh_token_rotation_is_stored(tmp_path, monkeypatch, idp, tls_cert):

@@ -55,15 +55,15 @@ def _build(config: Config, section: LoginSection, account: str, built: dict) -> 
     o = section.oauth2
     label = f"{section.username} ({o.provider})"
     provider = build_provider(o, section.username)
-    store = None
-    if o.uses_refresh_token or o.token_key_env:
-        if "sessions" not in built:
-            built["sessions"] = _sessions(config)
-        cipher = token_cipher(o.token_keys(), f"the variable {o.token_key_env} (named by token_key_env)") \
-            if o.token_key_env else None
-        store = TokenStore(built["sessions"], account, label, cipher,
-                           login_alert_queuer(config, account, section.username, o.provider,
-                                              _services(config, account)))
+    if "sessions" not in built:
+        built["sessions"] = _sessions(config)
+    # Without a refresh token (client credentials) nothing secret is stored, but a refused
+    # client is still recorded and alerted once.
+    cipher = token_cipher(o.token_keys(), f"the variable {o.token_key_env} (named by token_key_env)") \
+        if o.token_key_env else None
+    store = TokenStore(built["sessions"], account, label, cipher,
+                       login_alert_queuer(config, account, section.username, o.provider,
+                                          _services(config, account)))
     return OAuthTokenSource(provider, label=label, refresh_token=o.refresh_token(), store=store)
 
 
