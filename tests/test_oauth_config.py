@@ -104,3 +104,19 @@ def test_missing_variable_and_bad_key_stop_the_start(tmp_path, secrets, monkeypa
     monkeypatch.setenv("T_KEY", "not-a-key")
     with pytest.raises(ConfigError, match="T_KEY \\(named by token_key_env\\) is not a Fernet key.*generate_key"):
         load_config(path)
+
+
+def test_the_commented_example_in_config_example_is_valid(tmp_path, secrets, monkeypatch):
+    example = (Path(__file__).resolve().parents[1] / "config.example.toml").read_text(encoding="utf-8")
+    block = example.split("# [imap.oauth2]", 1)[1].split("\n\n", 1)[0].splitlines()[1:]
+    table = "\n".join(line[2:] for line in block if line.startswith("# ") and not line.startswith("# #"))
+    text = example.replace('password_env = "MAILBOT_IMAP_PASSWORD"', 'auth = "oauth2"', 1)
+    path = tmp_path / "config.toml"
+    path.write_text(f"{text}\n[imap.oauth2]\n{table}\n", encoding="utf-8")
+    monkeypatch.setenv("MAILBOT_OAUTH_CLIENT_SECRET", "s")
+    monkeypatch.setenv("MAILBOT_OAUTH_REFRESH_TOKEN", "r")
+    monkeypatch.setenv("MAILBOT_TOKEN_KEY", Fernet.generate_key().decode())
+    monkeypatch.setenv("MAILBOT_SMTP_PASSWORD", "p")
+    config = load_config(path)
+    assert config.imap.auth == "oauth2" and config.imap.oauth2.provider == "microsoft"
+    assert config.imap.oauth2.uses_refresh_token and config.smtp.auth == "password"
