@@ -138,8 +138,9 @@ class OAuthTokenSource:
         if self.store is not None:
             try:
                 alerted = self.store.block(self._seed, exc.reason)
-            except SQLAlchemyError as exc2:
-                log.error("%s: cannot record the refused grant (%s)", self.label, where(exc2))
+            except Exception as exc2:   # a database or template problem must not hide the login error
+                log.error("%s: cannot record the refused grant or alert the admins (%s); will try "
+                          "again on the next refusal", self.label, where(exc2))
         if alerted:
             log.error("%s: %s The admins were sent an alert.", self.label, exc)
         elif first:
@@ -147,7 +148,7 @@ class OAuthTokenSource:
 
     def _recovered(self) -> None:
         was_blocked = self._blocked is not None
-        if self.store is not None and self._seed is not None:
+        if self.store is not None:
             try:
                 was_blocked = self.store.unblock(self._seed) or was_blocked
             except SQLAlchemyError as exc:
