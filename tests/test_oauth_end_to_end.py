@@ -165,3 +165,21 @@ def test_daemon_logs_in_again_with_a_refreshed_token(tmp_path, oauth_imap, oauth
     assert code == 0
     assert logins(oauth_imap) - before >= 2 and idp.refreshes >= 2
     assert oauth_imap.messages("INBOX") == []
+
+
+def test_auth_check_with_password_logins(tmp_path, imap_account, smtp_sink_tls, monkeypatch, capsys):
+    from office import Office
+
+    office = Office(tmp_path, imap_account, smtp_sink_tls, f"sqlite:///{tmp_path}/db.sqlite", monkeypatch)
+    text = office.config.read_text().replace('security = "none"\n\n[delivery]', (
+        f'security = "starttls"\nusername = "{smtp_sink_tls.username}"\npassword_env = "TEST_SMTP_PASSWORD"\n'
+        f'ca_file = "{smtp_sink_tls.ca_file}"\n\n[delivery]'))
+    office.config.write_text(text)
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", smtp_sink_tls.password)
+    assert office.cli("auth", "check") == 0
+    imap_line, smtp_line = capsys.readouterr().out.splitlines()
+    assert imap_line.startswith("imap: OK") and f"as {imap_account.username} (password)" in imap_line
+    assert smtp_line.startswith("smtp: OK") and f"as {smtp_sink_tls.username} (password)" in smtp_line
+    monkeypatch.setenv("TEST_IMAP_PASSWORD", "wrong")
+    assert office.cli("auth", "check") == 3
+    assert capsys.readouterr().out.startswith("imap: FAIL")

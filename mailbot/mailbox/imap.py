@@ -78,7 +78,7 @@ class ImapMailbox:
                               "mailbot.mailbox.open_mailbox)")
         self.config = config
         self._tokens = tokens
-        self.logged_in_with = ""       # how the last login went: "PLAIN/LOGIN" or the SASL mechanism
+        self.logged_in_with = ""       # how the last login went: "password" or the SASL mechanism
         self._use_move = use_move
         self._client: IMAPClient | None = None
         self._uidvalidity: int | None = None
@@ -124,7 +124,7 @@ class ImapMailbox:
     def _login(self, client: IMAPClient) -> None:
         if self._tokens is None:
             client.login(self.config.username, self.config.secret())
-            self.logged_in_with = "LOGIN"
+            self.logged_in_with = "password"
             return
         mechanism = self.config.oauth2.mechanism.upper()
         for attempt in (1, 2):   # a refused token is refreshed once; a second refusal is final

@@ -109,7 +109,7 @@ class SmtpTransport:
         self._call(self._send(sender, list(recipients), message_id, raw))
 
     def check_login(self) -> str:
-        """Connect and log in now; returns how ("no AUTH", "PLAIN/LOGIN", or the SASL mechanism)."""
+        """Connect and log in now; returns how ("no AUTH", "password", or the SASL mechanism)."""
         self._call(self._check_login())
         return self.logged_in_with
 
@@ -169,7 +169,7 @@ class SmtpTransport:
             if self._tokens is not None:
                 await self._oauth_login(smtp)
             else:
-                self.logged_in_with = "PLAIN/LOGIN" if c.username else "no AUTH"
+                self.logged_in_with = "password" if c.username else "no AUTH"
         except BaseException:
             smtp.close()
             raise
