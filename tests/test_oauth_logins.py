@@ -110,13 +110,14 @@ def test_smtp_login_with_a_token_and_again_after_it_expired(oauth_sink, idp, mec
     assert token1 != token2 and idp.refreshes == 2
 
 
-def test_smtp_refused_token_is_refreshed_once(oauth_sink, idp):
+@pytest.mark.parametrize("mechanism", ["xoauth2", "oauthbearer"])
+def test_smtp_refused_token_is_refreshed_once(oauth_sink, idp, mechanism):
     tokens = tokens_for(idp)
     tokens.token()
     idp.forget_access_tokens()
-    with smtp_transport(oauth_sink, idp, tokens) as transport:
+    with smtp_transport(oauth_sink, idp, tokens, mechanism) as transport:
         send(transport)
-    assert len(oauth_sink.messages) == 1 and oauth_sink.oauth_refusals == ["XOAUTH2"]
+    assert len(oauth_sink.messages) == 1 and oauth_sink.oauth_refusals == [mechanism.upper()]
     assert idp.refreshes == 2
 
 

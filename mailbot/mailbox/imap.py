@@ -8,6 +8,8 @@ Design choices, each for the "no message lost, none processed twice" rule (SPEC 
 - a dropped connection is reopened once and the operation retried; UID MOVE/COPY of a UID that
   is already gone is a no-op on the server, so a retried move is harmless.
 Errors and logs name the server, folder and keys only, never message contents.
+Login is a password, or (imap.auth = "oauth2") SASL XOAUTH2/OAUTHBEARER with a token from a
+mailbot.auth TokenSource: a refused token is refreshed once, [UNAVAILABLE] is temporary.
 """
 
 from __future__ import annotations

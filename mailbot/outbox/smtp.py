@@ -4,7 +4,8 @@ The outbox flushes messages in batches from synchronous code (and maybe from ins
 program), so the client runs on a private event loop in its own thread; one connection is reused
 for a batch and reopened when the server dropped it. Failures are sorted for the outbox's retry
 logic: connection trouble and 4xx are temporary, 5xx is permanent. Errors name addresses and
-message ids only, never content.
+message ids only, never content. With smtp.auth = "oauth2" the login is SASL XOAUTH2 or
+OAUTHBEARER with a token from a mailbot.auth TokenSource (a refused token is refreshed once).
 """
 
 from __future__ import annotations
