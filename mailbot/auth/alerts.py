@@ -27,20 +27,21 @@ KIND = {"invalid_grant": "login_revoked", "invalid_client": "login_client_refuse
 def login_alert_queuer(config: Config, account: str, mailbox: str, provider: str, services: str):
     """A TokenStore AlertQueuer for one grant: (session, reason, count) -> rows in the outbox."""
     stem = hashlib.sha256(account.encode()).hexdigest()[:12]
+    # Only plain values are kept: the token sources must not keep their Config alive.
+    rules_dir, office = config.path(config.rules.dir), config.office
+    name, address, domain = office.name, office.address, office.domain
 
     def queue(session: Session, reason: str, count: int) -> None:
-        rulebook = load_rulebook(config.path(config.rules.dir))   # only now: this is rare
-        renderer = Renderer(templates_dir(), office_name=config.office.name,
-                            office_address=config.office.address)
+        rulebook = load_rulebook(rules_dir)   # only now: this is rare
+        renderer = Renderer(templates_dir(), office_name=name, office_address=address)
         now = datetime.now(timezone.utc)
-        context = {"mailbox": mailbox, "provider": provider, "services": services,
-                   "office_name": config.office.name}
+        context = {"mailbox": mailbox, "provider": provider, "services": services, "office_name": name}
         for i, spec in enumerate(admin_notices(rulebook, KIND.get(reason, "login_revoked"), context)):
-            message_id = f"<mailbot-login.{stem}.{count}.{i}@{config.office.domain}>"
+            message_id = f"<mailbot-login.{stem}.{count}.{i}@{domain}>"
             rendered = renderer.render(spec, case_ref=None, message_id=message_id, date=now)
             session.add(OutboxMessage(
-                case_id=None, message_id=message_id, purpose=spec.purpose,
-                sender=config.office.address, recipients=list(spec.to), subject=rendered.subject,
-                raw=rendered.raw, status="queued", next_attempt_at=now, created_at=now))
+                case_id=None, message_id=message_id, purpose=spec.purpose, sender=address,
+                recipients=list(spec.to), subject=rendered.subject, raw=rendered.raw,
+                status="queued", next_attempt_at=now, created_at=now))
 
     return queue
