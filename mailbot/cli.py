@@ -24,7 +24,9 @@ def _parser() -> argparse.ArgumentParser:
     rules = sub.add_parser("rules", parents=[common], help="rule files")
     rules_sub = rules.add_subparsers(dest="rules_verb", required=True)
     check = rules_sub.add_parser("check", parents=[common], help="validate the rule files")
-    check.add_argument("dir", nargs="?")
+    check.add_argument("dir", nargs="?", help="the folder to check (default: [rules] dir of the config)")
+    init = rules_sub.add_parser("init", parents=[common], help="write the default rule files into a folder, to edit")
+    init.add_argument("dir", help="the folder to create (an existing rule file there is never overwritten)")
     cases = sub.add_parser("cases", parents=[common], help="table of cases")
     cases.add_argument("--state")
     case = sub.add_parser("case", parents=[common], help="one case in full")
@@ -100,18 +102,22 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _rules_check(args: argparse.Namespace) -> int:
+    """Check exactly the folder asked for: DIR, else the config's [rules] dir. A config that does
+    not load is an error (exit 2), never a reason to check some other folder."""
+    if args.rules_verb == "init":
+        return _rules_init(Path(args.dir))
     from mailbot.rulebook import check_rules
     if args.dir:
         directory = Path(args.dir)
     else:
-        directory = None
+        from mailbot.config import load_config
         try:
-            from mailbot.config import load_config
             config = load_config(_config_path(args))
-            directory = config.path(config.rules.dir)
-        except MailbotError:
-            from mailbot.resources import default_rules_dir
-            directory = default_rules_dir()
+        except MailbotError as exc:
+            print(f"mailbot: {exc}\nmailbot: cannot tell which rules folder to check; "
+                  "fix the config or name the folder: mailbot rules check DIR", file=sys.stderr)
+            return 2
+        directory = config.path(config.rules.dir)
     problems = check_rules(directory)
     for problem in problems:
         print(problem)
@@ -119,6 +125,18 @@ def _rules_check(args: argparse.Namespace) -> int:
         print(f"{len(problems)} problem(s) in {directory}", file=sys.stderr)
         return 1
     print(f"rules OK: {directory}")
+    return 0
+
+
+def _rules_init(directory: Path) -> int:
+    from mailbot.resources import copy_default_rules
+    try:
+        written = copy_default_rules(directory)
+    except MailbotError as exc:
+        print(f"mailbot: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {len(written)} rule files to {directory}: {', '.join(p.name for p in written)}")
+    print(f"edit them, then: mailbot rules check {directory}")
     return 0
 
 

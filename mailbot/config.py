@@ -133,6 +133,10 @@ class RulesConfig(Section):
     dir: str = "rules"
 
 
+class TemplatesConfig(Section):
+    dir: str = ""              # the office's own wording: a file here replaces the packaged one
+
+
 class PaymentConfig(Section):
     beneficiary: str
     iban: str = Field(pattern=r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}$")
@@ -196,6 +200,7 @@ class Config(Section):
     database: DatabaseConfig = DatabaseConfig()
     storage: StorageConfig = StorageConfig()
     rules: RulesConfig = RulesConfig()
+    templates: TemplatesConfig = TemplatesConfig()
     payment: PaymentConfig
 
     base_dir: Path = Path(".")  # the config file's folder; relative paths are resolved against it

@@ -15,6 +15,10 @@ class ConfigError(MailbotError):
     """The config file is missing, unreadable, or has a bad key or value."""
 
 
+class TemplateError(ConfigError):
+    """A reply template (packaged, or the office's own in `[templates] dir`) cannot be sent."""
+
+
 class RulesError(MailbotError):
     """One or more rule files are invalid; `problems` lists each as 'file:line: key: what'."""
 

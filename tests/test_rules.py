@@ -88,7 +88,7 @@ def only_problem(directory: Path) -> dict:
 
 def test_shipped_rules_are_valid(rules: Rulebook):
     assert check_rules(default_rules_dir()) == []
-    assert default_rules_dir() == Path(__file__).resolve().parents[1] / "rules"
+    assert default_rules_dir() == Path(__file__).resolve().parents[1] / "mailbot" / "default_rules"
     assert {f"{name}" for name in RULE_FILES} <= {p.name for p in default_rules_dir().iterdir()}
     assert isinstance(rules, Rulebook)
 
