@@ -37,6 +37,10 @@ def _parser() -> argparse.ArgumentParser:
     replay = sub.add_parser("replay", parents=[common], help="run one saved message through the pipeline")
     replay.add_argument("file")
     replay.add_argument("--dry-run", action="store_true")
+    db = sub.add_parser("db", parents=[common], help="the database schema")
+    db_sub = db.add_subparsers(dest="db_verb", required=True)
+    db_sub.add_parser("upgrade", parents=[common], help="create the database or migrate it to this version's schema")
+    db_sub.add_parser("check", parents=[common], help="exit 0 when the schema is this version's, 1 otherwise")
     demo = sub.add_parser("demo", parents=[common], help="zero-setup showcase")
     demo.add_argument("--dir", default="demo-output", help="where the demo writes its mailbox, outbox and database")
     return p
@@ -51,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # per-file parse chatter; findings carry what matters
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # "Context impl ..." on every start
     try:
         return _dispatch(args)
     except MailbotError as exc:
@@ -61,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.verb == "rules":
         return _rules_check(args)
+    if args.verb == "db":
+        return _db(args)
     if args.verb == "demo":
         from mailbot.demo import run_demo
         return run_demo(Path(args.dir))
@@ -138,6 +145,35 @@ def _rules_init(directory: Path) -> int:
     print(f"wrote {len(written)} rule files to {directory}: {', '.join(p.name for p in written)}")
     print(f"edit them, then: mailbot rules check {directory}")
     return 0
+
+
+def _db(args: argparse.Namespace) -> int:
+    """`db upgrade` / `db check`: on the config's database only, without rules or templates."""
+    from sqlalchemy.exc import OperationalError
+
+    from mailbot.config import load_config
+    from mailbot.store.database import make_engine, sqlite_file
+    from mailbot.store.schema import schema_state, upgrade
+    config = load_config(_config_path(args))
+    missing = sqlite_file(config.database_url)
+    if args.db_verb == "check" and missing is not None and not missing.exists():
+        print(f"no database at {missing}; `mailbot db upgrade` creates it")
+        return 1
+    engine = make_engine(config.database_url)
+    try:
+        if args.db_verb == "check":
+            state = schema_state(engine)
+            print(state.describe())
+            return 0 if state.at_head else 1
+        before, after = upgrade(engine)
+        print(f"was: {before.describe()}\nnow: {after.describe()}")
+        return 0
+    except OperationalError as exc:
+        where = engine.url.render_as_string(hide_password=True)
+        print(f"mailbot: database {where} unreachable: {type(exc.orig).__name__}", file=sys.stderr)
+        return 3
+    finally:
+        engine.dispose()
 
 
 def _payment(app, ref: str, amount: str | None) -> int:

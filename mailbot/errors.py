@@ -19,6 +19,10 @@ class TemplateError(ConfigError):
     """A reply template (packaged, or the office's own in `[templates] dir`) cannot be sent."""
 
 
+class SchemaError(ConfigError):
+    """The database's schema is not the one this version needs (run `mailbot db upgrade`)."""
+
+
 class RulesError(MailbotError):
     """One or more rule files are invalid; `problems` lists each as 'file:line: key: what'."""
 
