@@ -1,4 +1,4 @@
-"""The command line (SPEC §3): verbs, exit codes and logging set-up. No decisions here."""
+"""The command line: verbs, exit codes and logging set-up. No decisions here."""
 
 from __future__ import annotations
 
@@ -9,41 +9,52 @@ import os
 import sys
 from pathlib import Path
 
+from mailbot import __version__
 from mailbot.errors import MailbotError
 
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", default=argparse.SUPPRESS, help="config file (default: $MAILBOT_CONFIG or ./config.toml)")
-    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS)
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="log debugging detail too (still no patient data)")
     p = argparse.ArgumentParser(prog="mailbot", parents=[common],
                                 description="Email intake robot for a medical second-opinion office.")
-    sub = p.add_subparsers(dest="verb", required=True)
+    p.add_argument("--version", action="version", version=f"mailbot {__version__}", help="print the version and exit")
+    sub = p.add_subparsers(dest="verb", required=True, metavar="VERB", help="what to do (mailbot VERB --help)")
     sub.add_parser("run", parents=[common], help="the daemon: poll the mailbox until SIGTERM")
     sub.add_parser("once", parents=[common], help="one full cycle, then exit")
     rules = sub.add_parser("rules", parents=[common], help="rule files")
-    rules_sub = rules.add_subparsers(dest="rules_verb", required=True)
+    rules_sub = rules.add_subparsers(dest="rules_verb", required=True, metavar="ACTION", help="check or init")
     check = rules_sub.add_parser("check", parents=[common], help="validate the rule files")
     check.add_argument("dir", nargs="?", help="the folder to check (default: [rules] dir of the config)")
     init = rules_sub.add_parser("init", parents=[common], help="write the default rule files into a folder, to edit")
     init.add_argument("dir", help="the folder to create (an existing rule file there is never overwritten)")
     cases = sub.add_parser("cases", parents=[common], help="table of cases")
-    cases.add_argument("--state")
+    _state_option(cases)
     case = sub.add_parser("case", parents=[common], help="one case in full")
-    case.add_argument("ref")
+    case.add_argument("ref", help="the case reference, e.g. SO-2026-00042")
     payment = sub.add_parser("payment", parents=[common], help="record a payment (same as an admin's PAID email)")
-    payment.add_argument("ref")
-    payment.add_argument("--amount")
+    payment.add_argument("ref", help="the case reference, e.g. SO-2026-00042")
+    payment.add_argument("--amount", help="the amount received, e.g. 518.00 (default: the amount due)")
     replay = sub.add_parser("replay", parents=[common], help="run one saved message through the pipeline")
-    replay.add_argument("file")
-    replay.add_argument("--dry-run", action="store_true")
+    replay.add_argument("file", help="the message, as a .eml file")
+    replay.add_argument("--dry-run", action="store_true", help="print the decision and the replies, change nothing")
     db = sub.add_parser("db", parents=[common], help="the database schema")
-    db_sub = db.add_subparsers(dest="db_verb", required=True)
+    db_sub = db.add_subparsers(dest="db_verb", required=True, metavar="ACTION", help="upgrade or check")
     db_sub.add_parser("upgrade", parents=[common], help="create the database or migrate it to this version's schema")
     db_sub.add_parser("check", parents=[common], help="exit 0 when the schema is this version's, 1 otherwise")
     demo = sub.add_parser("demo", parents=[common], help="zero-setup showcase")
     demo.add_argument("--dir", default="demo-output", help="where the demo writes its mailbox, outbox and database")
     return p
+
+
+def _state_option(cases: argparse.ArgumentParser) -> None:
+    """`cases --state S`: only real case states (argparse lists them and exits 2 on another)."""
+    from mailbot.workflow.model import CLOSED_STATES, OPEN_STATES
+    states = [*OPEN_STATES, *CLOSED_STATES]
+    cases.add_argument("--state", choices=states, metavar="STATE",
+                       help=f"only cases in this state: {', '.join(states)}")
 
 
 def _config_path(args: argparse.Namespace) -> Path:
