@@ -1,5 +1,5 @@
 """The rule files: the shipped set is valid and medically sensible; broken copies are reported
-with the file, line and key of each problem (SPEC §5, STYLE point 4)."""
+with the file, line and key of each problem."""
 
 from __future__ import annotations
 

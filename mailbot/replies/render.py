@@ -1,7 +1,7 @@
 """ReplySpec -> bytes of a MIME message. Pure given the template folder.
 
 A template's first line is `Subject: ...`; the rest is the text body. The case ref in square
-brackets is prefixed to every subject so any reply finds its case (SPEC §7).
+brackets is prefixed to every subject so any reply finds its case.
 """
 
 from __future__ import annotations
