@@ -32,9 +32,9 @@ class App:
 def build_app(config: Config, *, clock: Clock | None = None, rules_dir: Path | None = None) -> App:
     clock = clock or SystemClock()
     rulebook = load_rulebook(rules_dir or config.path(config.rules.dir))
+    renderer = _renderer(config)   # every input checked before the database is touched
     sessions = open_database(config.database_url)
     files = FileStore(config.path(config.storage.dir))
-    renderer = _renderer(config)
     intake = Intake(config, rulebook, sessions, files, renderer, clock)
     return App(config, rulebook, sessions, files, intake, clock)
 

@@ -72,6 +72,7 @@ def test_a_broken_office_template_stops_the_start_naming_its_file(tmp_path, caps
     line = one_error_line(capsys)
     assert str(path) in line and expected in line
     assert list(box.keys()) != [] and not (tmp_path / "out").exists()   # nothing was processed
+    assert not (tmp_path / "mailbot.db").exists()                         # nor a database made
 
 
 def test_an_office_template_that_replaces_nothing_is_named(tmp_path, capsys):
