@@ -1,4 +1,4 @@
-"""config.toml -> Config (SPEC §4). Unknown keys and bad values are errors naming file and key."""
+"""config.toml -> Config. Unknown keys and bad values are errors naming file and key."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from schwifty import BIC, IBAN
+from schwifty.exceptions import SchwiftyException
 
 from mailbot.errors import ConfigError
 
@@ -34,14 +37,28 @@ def _secret(section: BaseModel, name: str) -> str:
     return value
 
 
+def email_address(value: str) -> str:
+    """`value` if it is a plain email address (no display name), else ValueError saying why."""
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(f"{value!r} is not an email address: {exc}") from None
+    return value
+
+
 class OfficeConfig(Section):
     name: str = "Second Opinion Office"
-    address: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    address: str                       # From: of every message; a plain address, checked
     case_prefix: str = Field(default="SO", pattern=r"^[A-Z]{1,6}$")
     timezone: str = "Europe/Rome"
     languages: list[Literal["en", "it"]] = ["en", "it"]
     max_attachment_mb: int = Field(default=25, ge=1, le=200)
     max_replies_per_address_per_day: int = Field(default=10, ge=1)
+
+    @field_validator("address")
+    @classmethod
+    def _plain_address(cls, value: str) -> str:
+        return email_address(value)
 
     @field_validator("timezone")
     @classmethod
@@ -88,7 +105,7 @@ DEFAULT_SCOPES = {  # what a token must allow, per provider (Microsoft: client c
 
 
 class OAuth2Config(Section):
-    """`[imap.oauth2]` / `[smtp.oauth2]`: where the login's access tokens come from (issue 16).
+    """`[imap.oauth2]` / `[smtp.oauth2]`: where the login's access tokens come from.
 
     Secrets only by environment variable: the client secret, the refresh token (the one an admin
     got at consent; rotated ones are stored encrypted in the database) and the key they are
@@ -259,10 +276,33 @@ class RulesConfig(Section):
     dir: str = "rules"
 
 
+class TemplatesConfig(Section):
+    dir: str = ""              # the office's own wording: a file here replaces the packaged one
+
+
 class PaymentConfig(Section):
-    beneficiary: str
-    iban: str = Field(pattern=r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}$")
-    bic: str = Field(pattern=r"^[A-Z0-9]{8}([A-Z0-9]{3})?$")
+    """The account every paying patient is shown: a typo here sends their money astray, so the
+    IBAN's check digits, length and country and the BIC's form are checked (schwifty)."""
+
+    beneficiary: str = Field(min_length=1)
+    iban: str
+    bic: str
+
+    @field_validator("iban")
+    @classmethod
+    def _real_iban(cls, value: str) -> str:
+        try:
+            return IBAN(value).compact
+        except SchwiftyException as exc:
+            raise ValueError(f"{value!r} is not a valid IBAN ({exc}); copy it again from the bank's papers") from None
+
+    @field_validator("bic")
+    @classmethod
+    def _real_bic(cls, value: str) -> str:
+        try:
+            return str(BIC(value))
+        except SchwiftyException as exc:
+            raise ValueError(f"{value!r} is not a valid BIC ({exc}); 8 or 11 letters and digits") from None
 
 
 class SecurityConfig(Section):
@@ -322,6 +362,7 @@ class Config(Section):
     database: DatabaseConfig = DatabaseConfig()
     storage: StorageConfig = StorageConfig()
     rules: RulesConfig = RulesConfig()
+    templates: TemplatesConfig = TemplatesConfig()
     payment: PaymentConfig
 
     base_dir: Path = Path(".")  # the config file's folder; relative paths are resolved against it
@@ -349,7 +390,7 @@ class Config(Section):
 
 def _describe(error: dict) -> str:
     key = ".".join(str(part) for part in error["loc"] if not isinstance(part, int) or True)
-    msg = error["msg"]
+    msg = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         msg = "unknown key"
     if error["type"] == "value_error":   # "Value error, tenant: required" -> "x.oauth2.tenant: required"

@@ -19,6 +19,7 @@ from mailbot.logsafe import where
 from mailbot.jobs import JobReport, run_deadlines, run_retention
 from mailbot.mailbox import open_mailbox
 from mailbot.mailbox.base import Mailbox
+from mailbot.notify import ServiceNotifier
 from mailbot.outbox import open_transport
 from mailbot.outbox.base import Transport
 from mailbot.outbox.queue import DeliveryReport, deliver_due
@@ -132,6 +133,8 @@ class Worker:
         poll = (self.app.config.imap or self.app.config.maildir).poll_seconds
         scheduler = self._scheduler()
         scheduler.start()
+        notifier = ServiceNotifier()   # systemd: READY / WATCHDOG / STOPPING (mailbot/notify.py)
+        notifier.ready()               # systemd
         try:
             while not self.stopping.is_set():
                 report = CycleReport()
@@ -140,8 +143,10 @@ class Worker:
                 except MailboxError as exc:
                     log.error("mailbox unavailable: %s (will retry)", exc)
                 self.deliver()
+                notifier.alive()       # systemd: one round done (WatchdogSec must exceed a round)
                 self.wait_for_mail(poll)
         finally:
+            notifier.stopping()        # systemd
             scheduler.shutdown(wait=True)
 
     def _scheduler(self):

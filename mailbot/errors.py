@@ -15,6 +15,14 @@ class ConfigError(MailbotError):
     """The config file is missing, unreadable, or has a bad key or value."""
 
 
+class TemplateError(ConfigError):
+    """A reply template (packaged, or the office's own in `[templates] dir`) cannot be sent."""
+
+
+class SchemaError(ConfigError):
+    """The database's schema is not the one this version needs (run `mailbot db upgrade`)."""
+
+
 class RulesError(MailbotError):
     """One or more rule files are invalid; `problems` lists each as 'file:line: key: what'."""
 

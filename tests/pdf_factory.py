@@ -160,7 +160,7 @@ def _fill(blank: bytes, allowed: tuple[str, ...], fields: dict[str, object]) -> 
 
 
 def filled_request_form(*, form_language: str = "en", **fields: object) -> bytes:
-    """The blank request form (in `form_language`) with `fields` filled in (SPEC §7 names;
+    """The blank request form (in `form_language`) with `fields` filled in (the form's field names;
     `language=` is the form field, not the form's own language)."""
     return _fill(request_form_pdf(form_language), REQUEST_FORM_FIELDS, fields)
 

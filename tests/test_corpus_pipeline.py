@@ -1,11 +1,10 @@
-"""Every real email of ../shared/corpus through the whole pipeline (parse, assess, route, decide,
-commit, render): none may raise or hang; each ends filed or quarantined; bounces and
-auto-replies never get a reply."""
+"""Every real email of the shared corpus (tests/corpus.py) through the whole pipeline (parse,
+assess, route, decide, commit, render): none may raise or hang; each ends filed or quarantined;
+bounces and auto-replies never get a reply."""
 
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -13,9 +12,10 @@ from sqlalchemy import func, select
 from mailbot.app import build_app
 from mailbot.config import load_config
 from mailbot.store.models import InboundMessage, OutboxMessage
+from corpus import CORPUS, shared_corpus  # noqa: F401  (the fixture)
 from test_cli import local_config
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+pytestmark = pytest.mark.usefixtures("shared_corpus")
 
 
 # A mailing-list manager's "you are not a member" notice from neko-admin@, with no RFC 3834,
@@ -25,8 +25,6 @@ KNOWN_ANSWERED = ["emails/sisimai__maildir__bsd__lhost-fml-02.eml"]
 
 
 def manifest() -> list[tuple[str, str]]:
-    if not (CORPUS / "MANIFEST.tsv").exists():
-        pytest.skip(f"the shared corpus is not at {CORPUS}")
     with open(CORPUS / "MANIFEST.tsv", newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
     return [(r["file"], r["expectation"]) for r in rows if r["kind"] == "email"]

@@ -1,4 +1,4 @@
-"""OAuth2 access tokens for the IMAP and SMTP logins (issue 16).
+"""OAuth2 access tokens for the IMAP and SMTP logins.
 
 One small Protocol, `TokenSource.token(force_refresh=False) -> AccessToken`, with one module per
 provider behind it: Microsoft (msal), Google (google-auth) and a generic token endpoint. The

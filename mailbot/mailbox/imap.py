@@ -1,6 +1,6 @@
 """The production Mailbox: an IMAP folder, read with BODY.PEEK and emptied only by MOVE after commit.
 
-Design choices, each for the "no message lost, none processed twice" rule (SPEC §8):
+Design choices, each for the "no message lost, none processed twice" rule:
 - keys are "<uidvalidity>:<uid>", and a key from an older UIDVALIDITY is refused rather than
   applied to whatever message now carries that UID;
 - messages are fetched one at a time with BODY.PEEK[] (\\Seen is never state, and a mailbox with
@@ -29,7 +29,7 @@ from mailbot.mailbox.base import WaitingMessage
 
 log = logging.getLogger(__name__)
 
-# imapclient logs every protocol line at DEBUG, fetched message bodies included, and SPEC §8 says
+# imapclient logs every protocol line at DEBUG, fetched message bodies included, and there must be
 # no health data in logs: cap it at INFO unless someone configured that logger on purpose.
 if logging.getLogger("imapclient").level == logging.NOTSET:
     logging.getLogger("imapclient").setLevel(logging.INFO)

@@ -1,7 +1,7 @@
 """ReplySpec -> bytes of a MIME message. Pure given the template folder.
 
 A template's first line is `Subject: ...`; the rest is the text body. The case ref in square
-brackets is prefixed to every subject so any reply finds its case (SPEC §7).
+brackets is prefixed to every subject so any reply finds its case.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from datetime import datetime
 from pathlib import Path
+from typing import Sequence
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
@@ -26,8 +27,11 @@ class Rendered:
 
 
 class Renderer:
-    def __init__(self, template_dir: Path, *, office_name: str, office_address: str):
-        self.env = Environment(loader=FileSystemLoader(str(template_dir)), undefined=StrictUndefined,
+    def __init__(self, template_dirs: Path | Sequence[Path], *, office_name: str, office_address: str):
+        """`template_dirs` in order of precedence: a template in the first folder that has it wins
+        (an office's own wording before the packaged templates)."""
+        dirs = [template_dirs] if isinstance(template_dirs, Path) else list(template_dirs)
+        self.env = Environment(loader=FileSystemLoader([str(d) for d in dirs]), undefined=StrictUndefined,
                                trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                                autoescape=False)
         self.office_name = office_name

@@ -1,4 +1,5 @@
-"""Engine and session set-up; the schema is created on first use."""
+"""Engine and session set-up. A fresh database gets the schema on first use; one at an older
+revision is refused (store/schema.py), never migrated silently."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailbot.store.models import Base
+from mailbot.store.schema import require_head
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -19,11 +20,24 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def open_database(url: str) -> sessionmaker[Session]:
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL; None for other databases and in-memory SQLite."""
     if url.startswith("sqlite:///") and ":memory:" not in url:
-        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        return Path(url[len("sqlite:///"):])
+    return None
+
+
+def make_engine(url: str) -> Engine:
+    path = sqlite_file(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
     engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-    Base.metadata.create_all(engine)
+    return engine
+
+
+def open_database(url: str) -> sessionmaker[Session]:
+    engine = make_engine(url)
+    require_head(engine)
     return sessionmaker(engine, expire_on_commit=False)

@@ -191,7 +191,7 @@ class AuditLine(Base):
 
 
 class OAuthToken(Base):
-    """One OAuth2 grant a login uses (issue 16): its latest refresh token, Fernet-encrypted with
+    """One OAuth2 grant a login uses: its latest refresh token, Fernet-encrypted with
     the key from `token_key_env` (never in the config file), and whether an admin must act.
 
     `seed` fingerprints the configured refresh token this one descends from: when an admin

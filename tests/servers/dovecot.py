@@ -3,7 +3,7 @@
 Runs `dovecot -F -c CONF` with its own base_dir/state_dir/log, a passwd-file user, Maildir storage,
 a plain (STARTTLS-capable) and an implicit-TLS listener on free 127.0.0.1 ports and a self-signed
 certificate. As root, mail is stored as the `dovecot` user; as any other user, everything runs as
-that user (see NOTES.md). Test helpers talk IMAP, so they work the same way in both cases.
+that user. Test helpers talk IMAP, so they work the same way in both cases.
 
 With `introspection_url`, the instance also takes OAuth2 logins (SASL XOAUTH2 and OAUTHBEARER)
 through Dovecot's `oauth2` passdb, which POSTs each token to that RFC 7662 endpoint; the
