@@ -10,7 +10,9 @@ from cryptography.fernet import Fernet
 from conftest import OAUTH_MAILBOX
 from office import OFFICE_ADDRESS
 
-RULES = Path(__file__).resolve().parents[1] / "rules"
+from mailbot.resources import default_rules_dir
+
+RULES = default_rules_dir()
 TOKEN_KEY = Fernet.generate_key().decode()
 ADMINS = ("laura.fontana@example.org", "office.desk@example.org")   # rules/staff.toml
 
