@@ -1,7 +1,8 @@
 """ReplySpec -> bytes of a MIME message. Pure given the template folder.
 
 A template's first line is `Subject: ...`; the rest is the text body. The case ref in square
-brackets is prefixed to every subject so any reply finds its case (SPEC §7).
+brackets is prefixed to every subject so any reply finds its case (SPEC §7). Everything the
+sender wrote reaches the templates and the attachment names cleaned and cut (`quoting`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from mailbot.replies.html import text_to_html
+from mailbot.replies.quoting import clean_filename, quote_context
 from mailbot.workflow.model import ReplySpec
 
 
@@ -45,7 +47,7 @@ class Renderer:
     def render(self, spec: ReplySpec, *, case_ref: str | None, message_id: str, date: datetime,
                in_reply_to: str = "", references: tuple[str, ...] = (),
                attachments: list[tuple[str, bytes]] = ()) -> Rendered:
-        context = {**spec.context, "case_ref": case_ref or ""}
+        context = quote_context({**spec.context, "case_ref": case_ref or ""})
         subject, body = self.text(spec.purpose, spec.language, context)
         if case_ref:
             subject = f"[{case_ref}] {subject}"
@@ -67,6 +69,6 @@ class Renderer:
         msg.set_content(body, subtype="plain", charset="utf-8")
         msg.add_alternative(text_to_html(body, subject), subtype="html", charset="utf-8")
         for filename, data in attachments:
-            msg.add_attachment(data, maintype="application", subtype="pdf", filename=filename)
+            msg.add_attachment(data, maintype="application", subtype="pdf", filename=clean_filename(filename))
         msg["Content-Language"] = spec.language  # after set_content, which drops Content-* headers
         return Rendered(subject=subject, raw=bytes(msg))
