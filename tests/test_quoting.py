@@ -95,3 +95,22 @@ def test_attachment_names_in_headers_are_cleaned() -> None:
     (part,) = list(msg.iter_attachments())
     assert part.get_filename() == f"report {EVIL}.pdf"
     assert "\u2028" not in msg.as_string()
+
+
+def test_unreadable_parts_are_told_in_italian_too() -> None:
+    _, msg = _render("requestor/received", "it", {"requestor_name": "Maria", "received": [], "office_name": "IEO",
+                                                  "unreadable_parts": ["x"]})
+    text = " ".join(msg.get_body(("plain",)).get_content().split())
+    assert "Non siamo riusciti a leggere una parte della sua email" in text
+    _, msg = _render("requestor/received", "en", {"requestor_name": "Maria", "received": [], "office_name": "IEO",
+                                                  "unreadable_parts": ["x", "y"]})
+    assert "2 parts of your email could not be read" in " ".join(msg.get_body(("plain",)).get_content().split())
+
+
+def test_the_specialist_mail_names_active_content() -> None:
+    context = {"office_name": "IEO", "doctor_name": "Dr Spec", "files": ["ct_report.pdf", "pet_report.pdf"],
+               "asked": [], "due_date": "", "active_files": ["ct_report.pdf"]}
+    _, msg = _render("specialist/more_documents", "en", context)
+    assert "Caution: ct_report.pdf contains active content (JavaScript" in msg.get_body(("plain",)).get_content()
+    _, msg = _render("specialist/more_documents", "it", context)
+    assert "ct_report.pdf contiene contenuto attivo" in msg.get_body(("plain",)).get_content()

@@ -27,7 +27,7 @@ FILENAME_LIMIT = 100
 CLINICAL_QUESTION_LIMIT = 2_000
 DEFAULT_LIMIT = 1_000        # any other string, ours (rule-file descriptions) included
 
-FILENAME_KEYS = frozenset(("filename", "suggestion", "files", "documents_list"))
+FILENAME_KEYS = frozenset(("filename", "suggestion", "files", "documents_list", "active_files"))
 LIMITS: dict[str, int] = {
     # people
     **dict.fromkeys(("patient_name", "requestor_name", "authorised_name", "doctor_name", "name",
@@ -40,7 +40,7 @@ LIMITS: dict[str, int] = {
                      "delivery", "share_with_referring_physician", "language", "given", "condition"), 200),
     **dict.fromkeys(("sender", "requestor_email", "patient_email"), 320),
     # staff words quoted back: a command line, items asked for, reasons
-    **dict.fromkeys(("line", "item", "items", "triage_missing", "asked", "missing_items"), 300),
+    **dict.fromkeys(("line", "item", "items", "triage_missing", "asked", "missing_items", "unreadable_parts"), 300),
     **dict.fromkeys(("reason", "what", "triage_note", "note"), DEFAULT_LIMIT),
 }
 
