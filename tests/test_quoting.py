@@ -114,3 +114,16 @@ def test_the_specialist_mail_names_active_content() -> None:
     assert "Caution: ct_report.pdf contains active content (JavaScript" in msg.get_body(("plain",)).get_content()
     _, msg = _render("specialist/more_documents", "it", context)
     assert "ct_report.pdf contiene contenuto attivo" in msg.get_body(("plain",)).get_content()
+
+
+def test_only_plain_message_ids_are_echoed_in_threading_headers() -> None:
+    renderer = Renderer(templates_dir(), office_name="IEO", office_address="so@hospital.example.org")
+    spec = ReplySpec("requestor/received", ("maria@patient.example.net",), "en",
+                     {"requestor_name": "Maria", "received": [], "office_name": "IEO"})
+    rendered = renderer.render(spec, case_ref="SO-2026-00001", message_id="<SO-2026-00001.x.0@hospital.example.org>",
+                               date=datetime(2026, 3, 2, tzinfo=timezone.utc),
+                               in_reply_to="<a\u202eb@evil.example>",
+                               references=("<good@patient.example.net>", "<" + "x" * 5_000 + "@evil.example>"))
+    msg = email.message_from_bytes(rendered.raw, policy=policy.default)
+    assert msg["In-Reply-To"] is None
+    assert msg["References"] == "<good@patient.example.net>"

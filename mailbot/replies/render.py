@@ -21,6 +21,14 @@ from mailbot.replies.quoting import clean_filename, quote_context
 from mailbot.workflow.model import ReplySpec
 
 
+_MESSAGE_ID = re.compile(r"<[!-;=?-~]{1,250}>")   # printable ASCII, no space or angle bracket inside
+
+
+def message_id_ok(value: str) -> bool:
+    """A sender's Message-ID is echoed in our threading headers only when it is a plain one."""
+    return bool(_MESSAGE_ID.fullmatch(value))
+
+
 @dataclass(frozen=True)
 class Rendered:
     subject: str
@@ -57,6 +65,8 @@ class Renderer:
         msg["Subject"] = subject
         msg["Date"] = format_datetime(date)
         msg["Message-ID"] = message_id
+        in_reply_to = in_reply_to if message_id_ok(in_reply_to) else ""
+        references = tuple(r for r in references if message_id_ok(r))
         if in_reply_to:
             msg["In-Reply-To"] = in_reply_to
         refs = [r for r in references if r] + ([in_reply_to] if in_reply_to and in_reply_to not in references else [])
