@@ -1,8 +1,9 @@
 """Everything mailbot creates is 0600 in 0700 folders, whatever the umask (issue 8, item 2).
 
 Real `mailbot` subprocesses started under the usual umask 022: `once` against Dovecot and the
-SMTP sink on SQLite, the daemon while it holds its database open (-wal and -shm exist only
-then), and the demo (Maildir, directory outbox, config).
+SMTP sink on SQLite, the daemon while it holds its database open (SQLite removes -wal and -shm
+when the last connection closes, so after `once` has exited there are none to check), and the
+demo (Maildir, directory outbox, config).
 """
 
 from __future__ import annotations
