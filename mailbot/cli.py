@@ -65,7 +65,18 @@ def _config_path(args: argparse.Namespace) -> Path:
     return Path(getattr(args, "config", None) or os.environ.get("MAILBOT_CONFIG") or "config.toml")
 
 
+PRIVATE_UMASK = 0o077   # files 0600, folders 0700: the database, store and outbox hold patient data
+
+
 def main(argv: list[str] | None = None) -> int:
+    previous_umask = os.umask(PRIVATE_UMASK)
+    try:
+        return _main(argv)
+    finally:
+        os.umask(previous_umask)   # for callers in the same process (tests); a CLI run just exits
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)

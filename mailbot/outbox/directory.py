@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from mailbot.errors import SendError
+from mailbot.private_files import private_dirs
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@+=-]")
 MAX_ID_CHARS = 100
@@ -40,7 +41,7 @@ class DirectoryTransport:
     def send(self, *, sender: str, recipients: list[str], message_id: str, raw: bytes) -> None:
         safe = safe_message_id(message_id)
         try:
-            self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+            private_dirs(self.path)
             if any(self.path.glob(f"*-{_glob_escape(safe)}.eml")):
                 return  # already written: sending twice must not deliver twice
             stem = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S%fZ}-{safe}"

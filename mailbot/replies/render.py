@@ -1,7 +1,8 @@
 """ReplySpec -> bytes of a MIME message. Pure given the template folder.
 
 A template's first line is `Subject: ...`; the rest is the text body. The case ref in square
-brackets is prefixed to every subject so any reply finds its case.
+brackets is prefixed to every subject so any reply finds its case. Everything the
+sender wrote reaches the templates and the attachment names cleaned and cut (`quoting`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,16 @@ from typing import Sequence
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from mailbot.replies.html import text_to_html
+from mailbot.replies.quoting import clean_filename, quote_context
 from mailbot.workflow.model import ReplySpec
+
+
+_MESSAGE_ID = re.compile(r"<[!-;=?-~]{1,250}>")   # printable ASCII, no space or angle bracket inside
+
+
+def message_id_ok(value: str) -> bool:
+    """A sender's Message-ID is echoed in our threading headers only when it is a plain one."""
+    return bool(_MESSAGE_ID.fullmatch(value))
 
 
 @dataclass(frozen=True)
@@ -49,7 +59,7 @@ class Renderer:
     def render(self, spec: ReplySpec, *, case_ref: str | None, message_id: str, date: datetime,
                in_reply_to: str = "", references: tuple[str, ...] = (),
                attachments: list[tuple[str, bytes]] = ()) -> Rendered:
-        context = {**spec.context, "case_ref": case_ref or ""}
+        context = quote_context({**spec.context, "case_ref": case_ref or ""})
         subject, body = self.text(spec.purpose, spec.language, context)
         if case_ref:
             subject = f"[{case_ref}] {subject}"
@@ -59,6 +69,8 @@ class Renderer:
         msg["Subject"] = subject
         msg["Date"] = format_datetime(date)
         msg["Message-ID"] = message_id
+        in_reply_to = in_reply_to if message_id_ok(in_reply_to) else ""
+        references = tuple(r for r in references if message_id_ok(r))
         if in_reply_to:
             msg["In-Reply-To"] = in_reply_to
         refs = [r for r in references if r] + ([in_reply_to] if in_reply_to and in_reply_to not in references else [])
@@ -71,6 +83,6 @@ class Renderer:
         msg.set_content(body, subtype="plain", charset="utf-8")
         msg.add_alternative(text_to_html(body, subject), subtype="html", charset="utf-8")
         for filename, data in attachments:
-            msg.add_attachment(data, maintype="application", subtype="pdf", filename=filename)
+            msg.add_attachment(data, maintype="application", subtype="pdf", filename=clean_filename(filename))
         msg["Content-Language"] = spec.language  # after set_content, which drops Content-* headers
         return Rendered(subject=subject, raw=bytes(msg))

@@ -6,6 +6,8 @@ import hashlib
 import os
 from pathlib import Path
 
+from mailbot.private_files import FILE_MODE, private_dirs, tighten_fd
+
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
@@ -28,11 +30,12 @@ class FileStore:
                 return digest
             except FileNotFoundError:
                 pass   # deleted by a purge just now: write it again
-        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dirs(target.parent)
         os.chmod(self.root, 0o700)
         tmp = target.with_suffix(f".tmp{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
         with os.fdopen(fd, "wb") as handle:
+            tighten_fd(handle.fileno())
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
