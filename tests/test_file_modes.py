@@ -1,4 +1,4 @@
-"""Everything mailbot creates is 0600 in 0700 folders, whatever the umask (issue 8, item 2).
+"""Everything mailbot creates is 0600 in 0700 folders, whatever the umask.
 
 Real `mailbot` subprocesses started under the usual umask 022: `once` against Dovecot and the
 SMTP sink on SQLite, the daemon while it holds its database open (SQLite removes -wal and -shm

@@ -1,4 +1,4 @@
-"""Hostile content kept harmless, end to end (issue 8, items 3 and 4): `mailbot once` against the
+"""Hostile content kept harmless, end to end: `mailbot once` against the
 private Dovecot and the SMTP sink, on SQLite and PostgreSQL.
 
 Active content in a PDF is named to the staff and asks nothing of the patient; a Flate bomb is

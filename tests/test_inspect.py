@@ -280,7 +280,7 @@ def test_truncated_zip_and_ole_are_still_recognised() -> None:
     assert sniff_kind(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600) == "unknown"
 
 
-# --- active content (issue 8): named, never a reason to refuse ----------------------------------
+# --- active content: named, never a reason to refuse ----------------------------------
 
 @pytest.mark.parametrize("make, expected", [
     (javascript_pdf, ("JavaScript", "OpenAction")),

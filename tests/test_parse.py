@@ -292,7 +292,7 @@ def test_hostile_address_headers_stay_linear():
     assert got.from_addr == ""
 
 
-# ------------------------------------------------------------------ unreadable parts (issue 8)
+# ------------------------------------------------------------------ unreadable parts
 
 
 def _with_pdf_inside_forwards(depth: int) -> bytes:

@@ -147,7 +147,7 @@ def test_apple_vacation_reply_is_automatic():
     assert automatic_reason(message(**{"x-apple-action": "VACATION"}), {"so@hospital.example.org"}) == "auto_reply_header"
 
 
-# --- hostile content (issue 8): named to the staff, never a request to the requestor ---------------
+# --- hostile content: named to the staff, never a request to the requestor ---------------
 
 def _active(name, *types):
     from dataclasses import replace
