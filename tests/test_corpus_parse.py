@@ -15,7 +15,7 @@ import pytest
 
 from mailbot.parse import ParsedMessage, parse_message
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+from corpus import CORPUS
 EMAILS = CORPUS / "emails"
 
 pytestmark = pytest.mark.skipif(

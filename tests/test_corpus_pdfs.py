@@ -11,7 +11,7 @@ import pytest
 
 from mailbot.documents.inspect import inspect_document
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+from corpus import CORPUS
 MANIFEST = CORPUS / "MANIFEST.tsv"
 
 pytestmark = pytest.mark.skipif(not MANIFEST.is_file(), reason=f"robustness corpus not found at {CORPUS}")

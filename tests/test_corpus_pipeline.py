@@ -15,7 +15,7 @@ from mailbot.config import load_config
 from mailbot.store.models import InboundMessage, OutboxMessage
 from test_cli import local_config
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+from corpus import CORPUS
 
 
 # A mailing-list manager's "you are not a member" notice from neko-admin@, with no RFC 3834,
