@@ -12,15 +12,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from mailbot.logsafe import where
-from mailbot.deadlines import CaseTimes, Policy, due_keys, triage_due
-from mailbot.retention import RetentionPolicy, retention_action
+from mailbot.schedule.deadlines import CaseTimes, Policy, due_keys, triage_due
+from mailbot.schedule.retention import RetentionPolicy, retention_action
 from mailbot.store.purge import delete_unreferenced_files, purge_case, scrub_database
 from mailbot.store import cases as case_store
 from mailbot.mailbox import open_mailbox
 from mailbot.store.models import Case, Event, InboundMessage, MailboxForget, OutboxMessage, Reminder
-from mailbot.workdays import WorkCalendar
+from mailbot.schedule.workdays import WorkCalendar
 from mailbot.workflow.model import OPEN_STATES
-from mailbot.workflow.reminders import reminder_specs
+from mailbot.schedule.reminders import reminder_specs
 
 log = logging.getLogger(__name__)
 

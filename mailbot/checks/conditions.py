@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from mailbot.forms import fold
+from mailbot.rulebook.models import fold
 from mailbot.rulebook.models import Rulebook
 
 

@@ -22,6 +22,7 @@ from typing import Any, Union
 from pydantic import BaseModel, ValidationError
 
 from mailbot.errors import RulesError
+from mailbot.resources import default_rules_dir  # noqa: F401  (re-exported by mailbot.rulebook)
 from mailbot.rulebook.lines import Loc, dotted, key_lines, line_of
 from mailbot.rulebook.models import (
     AdministrativeDocument,
@@ -76,11 +77,6 @@ RULE_FILES: dict[str, tuple[type[BaseModel], str | None]] = {
 OPTIONAL_FILES: dict[str, tuple[type[BaseModel], str]] = {
     "calendar.toml": (CalendarFile, "calendar"),
 }
-
-
-def default_rules_dir() -> Path:
-    """The rule files shipped with the repository (top-level `rules/`)."""
-    return Path(__file__).resolve().parents[2] / "rules"
 
 
 def load_rulebook(directory: Path) -> Rulebook:

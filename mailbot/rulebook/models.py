@@ -276,7 +276,7 @@ class Closure(Strict):
 
 
 class Calendar(Strict):
-    """The office's working days (`rules/calendar.toml`, `[calendar]`); see `mailbot.workdays`.
+    """The office's working days (`rules/calendar.toml`, `[calendar]`); see `mailbot.schedule.workdays`.
 
     A day is a working day unless it is a weekend day, a public holiday of `country` (and
     `subdivision`, e.g. a province's patron saint) per the `holidays` package, a `local_holidays`

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
+from mailbot.parse.message import sha256  # re-exported: the content address is computed in parse
 
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+__all__ = ["FileStore", "sha256"]
 
 
 class FileStore:

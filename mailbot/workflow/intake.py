@@ -12,7 +12,7 @@ from typing import Any
 
 from mailbot.checks.completeness import DocumentFacts, check_completeness
 from mailbot.checks.findings import Finding
-from mailbot.forms import fields_from_body
+from mailbot.documents.forms import fields_from_body
 from mailbot.parse import ParsedMessage
 from mailbot.rulebook.models import Rulebook
 from mailbot.workflow.language import detect_language

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from mailbot.checks.findings import Finding
+from mailbot.documents.assess import AssessedAttachment  # noqa: F401  (part of a Decision)
 
 OPEN_STATES = ("awaiting_documents", "in_triage", "awaiting_payment", "with_specialist")
 CLOSED_STATES = ("report_sent", "rejected", "cancelled", "expired")
@@ -48,31 +49,6 @@ class CaseView:
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
-
-
-@dataclass(frozen=True)
-class AssessedAttachment:
-    """One attachment after inspection, classification and the naming check."""
-
-    filename: str
-    sha256: str
-    size: int
-    kind: str
-    pages: int
-    has_text: bool
-    problem: str | None          # inspection problem (not_pdf, encrypted, broken, empty, too_large)
-    doc_types: tuple[str, ...]
-    name_ok: bool
-    name_reason: str | None
-    suggestion: str | None
-    form_fields: dict[str, str]  # request-form fields read from its AcroForm
-    consent_fields: dict[str, str]
-    detail: str = ""
-    duplicate: bool = False      # the case already has this exact file
-
-    @property
-    def usable(self) -> bool:
-        return self.problem is None and self.name_ok and not self.duplicate
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from mailbot.rulebook.models import Rulebook
+from mailbot.rulebook.models import Rulebook, fold
 from mailbot.workflow.model import CaseView
 
 
@@ -69,7 +69,6 @@ def sender_role(address: str, case: CaseView | None, rulebook: Rulebook) -> str:
 
 
 def form_names_other_patient(form: dict[str, str], case: CaseView) -> bool:
-    from mailbot.forms import fold
     new, old = fold(form.get("patient_name", "")), fold(case.form.get("patient_name", ""))
     return bool(new and old and new != old)
 

@@ -7,9 +7,10 @@ Pure. Field names are the contract of SPEC §7; the label variants let a patient
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
+
+from mailbot.rulebook.models import fold
 
 REQUEST_FIELDS = (
     "patient_name", "patient_birth_date", "patient_email", "requestor_name", "requestor_email",
@@ -77,13 +78,6 @@ _VALUE_ALIASES = {
         "radiotherapy": "radiotherapy", "radioterapia": "radiotherapy", "radioterapico": "radiotherapy",
     },
 }
-
-
-def fold(text: str) -> str:
-    """Lower case, accents stripped, runs of non-alphanumerics -> one space."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
-    return re.sub(r"[^a-z0-9@.]+", " ", text).strip()
 
 
 def _clean_value(field: str, value: str) -> str:

@@ -12,7 +12,7 @@ import email.utils
 import re
 from datetime import datetime, timezone
 
-from mailbot.mime_text import decode_header_text, decode_rfc2047, to_raw_bytes, undo_8bit
+from mailbot.parse.text import decode_header_text, decode_rfc2047, to_raw_bytes, undo_8bit
 
 _ADDR_SPEC = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
 _ADDRESS_HEADERS = ("from", "to", "cc", "reply-to", "date")
