@@ -187,3 +187,10 @@ def form_problems(form: dict[str, str]) -> list[tuple[str, str]]:
         if form.get(field) and form[field] not in allowed:
             problems.append((field, "invalid_choice"))
     return problems
+
+
+def requestor_name(form: dict[str, str]) -> str:
+    """Whom to greet: the requestor's name, else the patient's when the patient writes, else ""."""
+    if form.get("requestor_name"):
+        return form["requestor_name"]
+    return form.get("patient_name", "") if form.get("requestor_role") == "patient" else ""

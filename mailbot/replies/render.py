@@ -15,8 +15,13 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from mailbot.errors import MailbotError
 from mailbot.replies.html import text_to_html
 from mailbot.workflow.model import ReplySpec
+
+
+class TemplateMissing(MailbotError):
+    """A template the state table names does not exist for a configured language."""
 
 
 @dataclass(frozen=True)
@@ -27,11 +32,21 @@ class Rendered:
 
 class Renderer:
     def __init__(self, template_dir: Path, *, office_name: str, office_address: str):
+        self.template_dir = Path(template_dir)
         self.env = Environment(loader=FileSystemLoader(str(template_dir)), undefined=StrictUndefined,
                                trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                                autoescape=False)
         self.office_name = office_name
         self.office_address = office_address
+
+    def check_templates(self, purposes, languages) -> None:
+        """At start-up: every template the workflow may send exists in every office language."""
+        known = set(self.env.list_templates())
+        missing = [f"{self.template_dir / f'{p}.{lang}.txt.j2'}" for p in purposes for lang in languages
+                   if f"{p}.{lang}.txt.j2" not in known]
+        if missing:
+            raise TemplateMissing("template(s) missing: " + ", ".join(missing)
+                                  + "; add them, or remove the language from [office] languages")
 
     def text(self, purpose: str, language: str, context: dict) -> tuple[str, str]:
         name = f"{purpose}.{language}.txt.j2"

@@ -121,6 +121,8 @@ class AdministrativeDocument(Strict):
     description: Title | None = None
     filename_keywords: tuple[str, ...] = ()
     content_keywords: tuple[str, ...] = ()
+    # the file name of the blank fillable form we send, per language (request and consent forms)
+    blank_form: dict[str, Annotated[str, Field(pattern=r"^[\w.-]+\.pdf$")]] = {}
     # always: every case; requestor_not_patient: family member / referring physician
     required_when: Literal["always", "requestor_not_patient", "never"] = "always"
 
@@ -143,6 +145,8 @@ class PriceItem(Strict):
     title: Title
     amount: Amount
     needs_patient_approval: bool = True
+    # words that pick this extra in a specialist's CONSULT line (besides its id, "_" as a space)
+    keywords: tuple[str, ...] = ()
 
 
 class Pricing(Strict):
@@ -359,6 +363,10 @@ class Rulebook(Strict):
     def title(self, doc_id: str, language: str) -> str:
         item = self.documents.get(doc_id) or self.administrative.get(doc_id)
         return item.title.get(language) if item else doc_id
+
+    def blank_form_filename(self, form: str, language: str) -> str:
+        item = self.administrative.get(form)
+        return (item.blank_form.get(language) if item else None) or f"{form}.pdf"
 
     def all_document_types(self) -> dict[str, DocumentType | AdministrativeDocument]:
         return {**self.documents, **self.administrative}
