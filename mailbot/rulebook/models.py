@@ -21,6 +21,7 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    RootModel,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -81,12 +82,37 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Title(Strict):
-    en: str = Field(min_length=1)
-    it: str = Field(min_length=1)
+def _language_code(value: str) -> str:
+    if not re.fullmatch(r"[a-z]{2}", value):
+        raise ValueError(f"{value!r} is not a language; write a two-letter code such as en or it")
+    return value
+
+
+class Title(RootModel[dict[Annotated[str, AfterValidator(_language_code)], Annotated[str, Field(min_length=1)]]]):
+    """A text in each language, `{en = "...", it = "..."}`: a language is a key, not a field, so
+    a third one is data. The loader checks every title names the same languages."""
+
+    model_config = ConfigDict(frozen=True)
+
+    def __init__(self, root: dict[str, str] | None = None, **texts: str):
+        super().__init__(root if root is not None else texts)
+
+    @model_validator(mode="after")
+    def _some_text(self) -> "Title":
+        if not self.root:
+            raise ValueError("no text; write it as {en = \"...\", it = \"...\"}")
+        return self
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return tuple(self.root)
+
+    def texts(self) -> tuple[str, ...]:
+        return tuple(self.root.values())
 
     def get(self, language: str) -> str:
-        return self.it if language == "it" else self.en
+        """The text in `language`, else in English, else the first one written."""
+        return self.root.get(language) or self.root.get("en") or next(iter(self.root.values()))
 
 
 class DocumentType(Strict):
