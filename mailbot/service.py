@@ -13,7 +13,6 @@ is committed. `dry_run` stops after the decision and renders the replies: it wri
 from __future__ import annotations
 
 import hashlib
-import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -41,8 +40,6 @@ from mailbot.workflow.staff import decide_command
 from mailbot.workflow.transitions import Role, table_templates
 
 __all__ = ["CaseNotFound", "Intake", "Outcome", "dedup_key", "office_of"]
-
-log = logging.getLogger(__name__)
 
 
 class CaseNotFound(MailbotError):
@@ -109,7 +106,7 @@ class Intake:
             case = case_store.by_ref(session, ref)
             if case is None:
                 raise CaseNotFound(f"no case {ref}")
-            facts = case_facts(session, case, case_prefix=self.office.case_prefix, now=now)
+            facts = case_facts(session, case, now=now)
             view = facts.by_reference
             decision = decide_command("", (), view, Role.ADMIN, Command("PAID", (amount,) if amount else (), "", text),
                                       self.rulebook, self.office, staff_facts(view, facts, self.rulebook, self.office, now),

@@ -31,7 +31,7 @@ def load_facts(session: Session, envelope: Envelope, *, case_prefix: str, now: d
         next_ref=peek_next_ref(session, case_prefix, now.astimezone(zone).year))
 
 
-def case_facts(session: Session, case: Case, *, case_prefix: str, now: datetime) -> Facts:
+def case_facts(session: Session, case: Case, *, now: datetime) -> Facts:
     """For a command given outside the mail (`mailbot payment`): the case and what it needs."""
     return Facts(by_reference=case_store.view(case), parents=parents_of(session, [case]),
                  specialist_loads=case_store.open_cases_by_specialist(session),

@@ -7,7 +7,7 @@ and runs the row's effects in order; the templates an effect sends must be named
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Callable
