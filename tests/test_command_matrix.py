@@ -98,47 +98,64 @@ SEED_DOCUMENTS = [("histology_report_2026-03-02.pdf", text_pdf("Histology report
                   ("mammography_report_2026-02-20.pdf", text_pdf("Mammography report\nBI-RADS 5."))]
 
 
-def seed_case(app, n: int, state: str) -> str:
-    """A case in `state` with open findings, deadlines, a payment and two documents."""
-    ref = f"SO-2026-{n:05d}"
-    assigned = state in ("with_specialist", "report_sent")
+def seed_cases(app, states: list[str]) -> list[str]:
+    """One case per entry, in that state, with open findings, deadlines, a payment, two documents."""
+    refs = []
     with app.sessions() as s:
-        case = Case(ref=ref, state=state, language="en", requestor_email=SENDERS["requestor"],
-                    condition_id="breast_cancer", opened_at=NOW - timedelta(days=10), updated_at=NOW - timedelta(days=1),
-                    form={"patient_name": "Maria Rossi", "patient_email": SENDERS["patient"],
-                          "requestor_role": "patient", "condition": "breast cancer", "delivery": "email"},
-                    consent={}, triage={"approved_by": SENDERS["triage"], "specialty": "breast_surgery"},
-                    findings=[{"code": "document_missing", "subject": "histology_report", "detail": {}},
-                              {"code": "consent_missing", "subject": "", "detail": {}}],
-                    completed_at=NOW - timedelta(days=5), report_due_at=NOW + timedelta(days=3),
-                    amount_due="500.00", specialist_email=SENDERS["specialist"] if assigned else None,
-                    pending_extra={"what": "review", "item": "histological_review", "price": "300.00",
-                                   "specialist": SENDERS["specialist"]})
-        s.add(case)
-        s.flush()
-        inbound = InboundMessage(dedup_key=f"seed:{ref}", case_id=case.id, raw_sha256="0" * 64, received_at=NOW,
-                                 disposition="filed")
-        s.add(inbound)
-        s.flush()
-        for name, data in SEED_DOCUMENTS:
-            s.add(Document(case_id=case.id, inbound_id=inbound.id, filename=name, sha256=app.files.put(data),
-                           size=len(data), kind="pdf", doc_types=["histology_report"], received_at=NOW))
-        s.add(Payment(case_id=case.id, amount="500.00", expected="500.00", recorded_by="cli", at=NOW))
-        s.add(Reminder(case_id=case.id, key="documents:7", at=NOW))
+        digests = [(name, app.files.put(data), len(data)) for name, data in SEED_DOCUMENTS]
+        for n, state in enumerate(states, start=1):
+            refs.append(f"SO-2026-{n:05d}")
+            seed_case(s, refs[-1], state, digests)
         s.commit()
-    return ref
+    return refs
 
 
-def case_state(app, ref: str) -> dict:
-    """Everything a refused command must leave alone."""
+def seed_case(s, ref: str, state: str, digests) -> None:
+    assigned = state in ("with_specialist", "report_sent")
+    case = Case(ref=ref, state=state, language="en", requestor_email=SENDERS["requestor"],
+                condition_id="breast_cancer", opened_at=NOW - timedelta(days=10), updated_at=NOW - timedelta(days=1),
+                form={"patient_name": "Maria Rossi", "patient_email": SENDERS["patient"],
+                      "requestor_role": "patient", "condition": "breast cancer", "delivery": "email"},
+                consent={}, triage={"approved_by": SENDERS["triage"], "specialty": "breast_surgery"},
+                findings=[{"code": "document_missing", "subject": "histology_report", "detail": {}},
+                          {"code": "consent_missing", "subject": "", "detail": {}}],
+                completed_at=NOW - timedelta(days=5), report_due_at=NOW + timedelta(days=3),
+                amount_due="500.00", specialist_email=SENDERS["specialist"] if assigned else None,
+                pending_extra={"what": "review", "item": "histological_review", "price": "300.00",
+                               "specialist": SENDERS["specialist"]})
+    s.add(case)
+    s.flush()
+    inbound = InboundMessage(dedup_key=f"seed:{ref}", case_id=case.id, raw_sha256="0" * 64, received_at=NOW,
+                             disposition="filed")
+    s.add(inbound)
+    s.flush()
+    for name, digest, size in digests:
+        s.add(Document(case_id=case.id, inbound_id=inbound.id, filename=name, sha256=digest, size=size,
+                       kind="pdf", doc_types=["histology_report"], received_at=NOW))
+    s.add(Payment(case_id=case.id, amount="500.00", expected="500.00", recorded_by="cli", at=NOW))
+    s.add(Reminder(case_id=case.id, key="documents:7", at=NOW))
+
+
+def case_states(app) -> dict[str, dict]:
+    """Everything a refused command must leave alone, for every case, by ref."""
+    out = {}
     with app.sessions() as s:
-        case = s.execute(select(Case).where(Case.ref == ref)).scalar_one()
-        row = {c.key: getattr(case, c.key) for c in Case.__table__.columns}
-        row["documents"] = sorted((d.sha256, d.filename, d.problem) for d in case.documents)
-        row["payments"] = sorted((p.amount, p.expected) for p in s.execute(
-            select(Payment).where(Payment.case_id == case.id)).scalars())
-        row["reminders"] = sorted(s.execute(select(Reminder.key).where(Reminder.case_id == case.id)).scalars())
-        return row
+        payments, reminders, alerts, mail = {}, {}, {}, {}
+        for p in s.execute(select(Payment)).scalars():
+            payments.setdefault(p.case_id, []).append((p.amount, p.expected))
+        for r in s.execute(select(Reminder)).scalars():
+            reminders.setdefault(r.case_id, []).append(r.key)
+        for e in s.execute(select(Event).where(Event.kind == "admin_alert")).scalars():
+            alerts.setdefault(e.case_id, []).append(e.detail)
+        for m in s.execute(select(OutboxMessage)).scalars():
+            mail.setdefault(m.case_id, []).append(m.purpose)
+        for case in s.execute(select(Case)).scalars():
+            row = {c.key: getattr(case, c.key) for c in Case.__table__.columns}
+            row["documents"] = sorted((d.sha256, d.filename, d.problem) for d in case.documents)
+            row["payments"] = sorted(payments.get(case.id, []))
+            row["reminders"] = sorted(reminders.get(case.id, []))
+            out[case.ref] = (row, alerts.get(case.id, []), mail.get(case.id, []))
+    return out
 
 
 def command_mail(n: int, verb: str, role: str, ref: str) -> bytes:
@@ -154,34 +171,27 @@ def command_mail(n: int, verb: str, role: str, ref: str) -> bytes:
     return bytes(msg)
 
 
-def alerts_and_mail(app, ref: str) -> tuple[list[dict], list[str]]:
-    with app.sessions() as s:
-        case_id = s.execute(select(Case.id).where(Case.ref == ref)).scalar_one()
-        events = [e.detail for e in s.execute(select(Event).where(
-            Event.case_id == case_id, Event.kind == "admin_alert")).scalars()]
-        purposes = list(s.execute(select(OutboxMessage.purpose).where(OutboxMessage.case_id == case_id)).scalars())
-    return events, purposes
-
-
 def test_every_command_role_and_state(tmp_path, db_url):
     app = make_app(tmp_path, db_url)
+    matrix = list(combinations())
+    refs = seed_cases(app, [state for _verb, _role, state in matrix])
+    before = case_states(app)
+    outcomes = [app.intake.process(command_mail(n, verb, role, ref))
+                for n, ((verb, role, _state), ref) in enumerate(zip(matrix, refs), start=1)]
+    after = case_states(app)
     wrong: list[str] = []
     seen = {"acted": 0, "refused": 0, "mail": 0}
-    for n, (verb, role, state) in enumerate(combinations(), start=1):
+    for (verb, role, state), ref, outcome in zip(matrix, refs, outcomes):
         what, next_state = expected(verb, role, state)
         seen[what] += 1
-        ref = seed_case(app, n, state)
-        before = case_state(app, ref)
-        outcome = app.intake.process(command_mail(n, verb, role, ref))
-        after = case_state(app, ref)
-        alerts, purposes = alerts_and_mail(app, ref)
+        (old, _, _), (new, alerts, purposes) = before[ref], after[ref]
         label = f"{verb} from {role} in {state}"
         if outcome.disposition != "filed" or outcome.case_ref != ref:
             wrong.append(f"{label}: {outcome.disposition} on {outcome.case_ref}")
-        elif what == "acted" and after["state"] != next_state:
-            wrong.append(f"{label}: state {after['state']}, expected {next_state}")
+        elif what == "acted" and new["state"] != next_state:
+            wrong.append(f"{label}: state {new['state']}, expected {next_state}")
         elif what == "refused":
-            changed = sorted(k for k in before if before[k] != after[k])
+            changed = sorted(k for k in old if old[k] != new[k])
             if changed:
                 wrong.append(f"{label}: refused, but changed {changed}")
             if not alerts or "admin/notice" not in purposes:
