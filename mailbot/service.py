@@ -37,7 +37,7 @@ from mailbot.workflow.decide import decide as decide_message
 from mailbot.workflow.envelope import Envelope, dedup_key, open_envelope
 from mailbot.workflow.model import Decision, Office, ReplySpec
 from mailbot.workflow.staff import decide_command
-from mailbot.workflow.transitions import Role, table_templates
+from mailbot.workflow.transitions import Disposition, Role, table_templates
 
 __all__ = ["CaseNotFound", "Intake", "Outcome", "dedup_key", "office_of"]
 
@@ -88,7 +88,7 @@ class Intake:
         with self.sessions() as session:
             if session.execute(select(InboundMessage.id).where(
                     InboundMessage.dedup_key == envelope.dedup_key)).first():
-                return Outcome("duplicate", None, None, already_done=True)
+                return Outcome(Disposition.DUPLICATE, None, None, already_done=True)
             now = self.clock.now()
             facts = load_facts(session, envelope, case_prefix=self.office.case_prefix, now=now, zone=self.office.zone)
             decision = decide_message(envelope, facts, self.rulebook, self.office, now)

@@ -41,7 +41,7 @@ def apply(session: Session, files: FileStore, d: Decision, inbound: Inbound, now
     row = InboundMessage(
         dedup_key=inbound.dedup_key, case_id=case.id if case is not None else None,
         message_id=inbound.message_id[:998], from_addr=inbound.from_addr, raw_sha256=raw_digest, received_at=now,
-        disposition=d.disposition, role=d.sender_role,
+        disposition=str(d.disposition), role=str(d.sender_role),
         summary={"attachments": [a.filename for a in d.attachments], "defects": list(inbound.defects)[:20],
                  "reason": d.reason})
     session.add(row)

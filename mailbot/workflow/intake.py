@@ -22,7 +22,7 @@ from mailbot.workflow.language import detect_language
 from mailbot.workflow.model import (AssessedAttachment, CasePatch, CaseView, Decision, Office,  # noqa: F401
                                     ReplySpec, StoredDocument)
 from mailbot.workflow.routing import Route
-from mailbot.workflow.transitions import STAFF_ROLES, TABLE, Role, State, Verb
+from mailbot.workflow.transitions import STAFF_ROLES, TABLE, Disposition, Role, State, Verb
 
 
 def file_findings(attachments: tuple[AssessedAttachment, ...]) -> list[Finding]:
@@ -71,22 +71,22 @@ def decide(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], rout
 
     if automatic is not None:
         if case is None:
-            return _no_case(route, role, "quarantined", f"automatic message ({automatic}) for no case",
+            return _no_case(route, role, Disposition.QUARANTINED, f"automatic message ({automatic}) for no case",
                             attachments, guessed)
-        return _no_case(route, role, "automatic", automatic, attachments, guessed,
+        return _no_case(route, role, Disposition.AUTOMATIC, automatic, attachments, guessed,
                         events=(("automatic_message", {"reason": automatic}),))
 
     if role in STAFF_ROLES:
         if case is None:
-            return _no_case(route, role, "quarantined", "staff message without a case reference",
+            return _no_case(route, role, Disposition.QUARANTINED, "staff message without a case reference",
                             attachments, guessed)
-        return _no_case(route, role, "filed", "staff message", attachments, guessed,
+        return _no_case(route, role, Disposition.FILED, "staff message", attachments, guessed,
                         events=(("staff_message", {**summary, "note": "shown to admins; no command handling yet"}),),
                         filed=tuple(a.sha256 for a in attachments if not a.duplicate))
 
-    if role == "stranger":
+    if role == Role.STRANGER:
         reply = ReplySpec("requestor/not_a_party", (msg.from_addr,), guessed, {"office_name": office.name})
-        return _no_case(route, role, "stranger", "sender is not a party to the case", attachments, guessed,
+        return _no_case(route, role, Disposition.STRANGER, "sender is not a party to the case", attachments, guessed,
                         replies=(reply,), events=(("stranger_message", summary),))
 
     form = fields_from_body(msg.text) if body_form is None else body_form
@@ -148,7 +148,7 @@ def _intake(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], rou
     if case is None:
         patch = patch.set(requestor_email=msg.from_addr, **({"parent_ref": parent.ref} if parent else {}))
     return Decision(
-        disposition="filed", case_ref=case.ref if case else None, new_case=case is None, routed_by=route.how,
+        disposition=Disposition.FILED, case_ref=case.ref if case else None, new_case=case is None, routed_by=route.how,
         sender_role=role, state_before=case.state if case else None, state_after=state_after, language=language,
         form=form, consent=consent, condition_id=condition_id, attachments=attachments,
         findings=tuple(requirements + per_file), replies=tuple(b.replies), events=tuple(b.events), patch=patch,

@@ -8,7 +8,7 @@ from typing import Any
 
 from mailbot.checks.findings import Finding
 from mailbot.documents.assess import AssessedAttachment  # noqa: F401  (part of a Decision)
-from mailbot.workflow.transitions import CLOSED_STATES, OPEN_STATES  # noqa: F401  (re-exported)
+from mailbot.workflow.transitions import CLOSED_STATES, OPEN_STATES, Disposition, Role, State  # noqa: F401
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class CaseView:
     """What the core may know of an existing case."""
 
     ref: str
-    state: str
+    state: State
     language: str
     requestor_email: str
     form: dict[str, str]
@@ -154,13 +154,13 @@ class Facts:
 class Decision:
     """Everything one inbound message changes; printable by `replay --dry-run`."""
 
-    disposition: str                   # filed | automatic | stranger | quarantined | duplicate
+    disposition: Disposition
     case_ref: str | None               # existing case, or None with new_case / no case
     new_case: bool
-    routed_by: str                     # thread | reference | sender | new | none
-    sender_role: str                   # requestor | patient | triage | specialist | admin | stranger
-    state_before: str | None
-    state_after: str | None
+    routed_by: str                     # thread | reference | sender | new | update | "" (a command)
+    sender_role: Role
+    state_before: State | None
+    state_after: State | None
     language: str
     form: dict[str, str]
     consent: dict[str, str]

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from mailbot.rulebook.models import Rulebook, fold
 from mailbot.workflow.model import CaseView
+from mailbot.workflow.transitions import Role
 
 
 def ref_pattern(prefix: str) -> re.Pattern[str]:
@@ -49,23 +50,21 @@ def choose_case(c: Candidates, *, carries_form_for_other_patient: bool) -> Route
     return Route(None, "new")
 
 
-def sender_role(address: str, case: CaseView | None, rulebook: Rulebook) -> str:
+def sender_role(address: str, case: CaseView | None, rulebook: Rulebook) -> Role:
     """The sender's role on the case: staff roles first (by rules), then the case's parties."""
     address = address.lower()
     staff = rulebook.staff
     if any(m.email.lower() == address for m in staff.admins):
-        return "admin"
+        return Role.ADMIN
     if any(m.email.lower() == address for m in staff.triage):
-        return "triage"
+        return Role.TRIAGE
     if any(m.email.lower() == address for m in staff.specialists):
-        return "specialist"
-    if case is None:
-        return "requestor"
-    if address == case.requestor_email.lower():
-        return "requestor"
+        return Role.SPECIALIST
+    if case is None or address == case.requestor_email.lower():
+        return Role.REQUESTOR
     if case.patient_email and address == case.patient_email:
-        return "patient"
-    return "stranger"
+        return Role.PATIENT
+    return Role.STRANGER
 
 
 def form_names_other_patient(form: dict[str, str], case: CaseView) -> bool:

@@ -12,7 +12,7 @@ from mailbot.workflow.commands import REQUESTOR_VERBS, STAFF_VERBS, Command, Unp
 from mailbot.workflow.context import admin_notices, case_context, find_staff, staff_language  # noqa: F401
 from mailbot.workflow.effects import Builder, StaffFacts, perform
 from mailbot.workflow.model import AssessedAttachment, CasePatch, CaseView, Decision, Office
-from mailbot.workflow.transitions import Refused, Role, Verb, transition_for
+from mailbot.workflow.transitions import Disposition, Refused, Role, Verb, transition_for
 
 __all__ = ["StaffFacts", "admin_notices", "case_context", "decide_command", "find_staff", "read_command",
            "staff_language"]
@@ -82,7 +82,7 @@ def _decision(b: Builder, attachments: tuple[AssessedAttachment, ...], command: 
         patch = patch.set(**b.updates, findings=[], **({"state": b.state} if b.state != b.case.state else {}))
     case = b.case
     return Decision(
-        disposition="filed", case_ref=case.ref, new_case=False, routed_by="", sender_role=b.role,
+        disposition=Disposition.FILED, case_ref=case.ref, new_case=False, routed_by="", sender_role=b.role,
         state_before=case.state, state_after=b.state, language=case.language, form=dict(case.form),
         consent=dict(case.consent), condition_id=case.condition_id, attachments=attachments, findings=(),
         replies=tuple(b.replies), events=tuple(b.events), patch=patch, payment=b.payment, command=command,

@@ -38,6 +38,16 @@ class Role(StrEnum):
     STRANGER = "stranger"
 
 
+class Disposition(StrEnum):
+    """What became of one inbound message (stored on its InboundMessage row)."""
+
+    FILED = "filed"              # on a case (acted on, or refused and shown to the admins)
+    AUTOMATIC = "automatic"      # machine-sent mail on a case: filed, never answered
+    STRANGER = "stranger"        # a case ref from someone not party to it: told nothing
+    QUARANTINED = "quarantined"  # belongs to no case and may not open one
+    DUPLICATE = "duplicate"      # seen before (same dedup key): nothing to do
+
+
 class Verb(StrEnum):
     APPROVE = "APPROVE"
     MISSING = "MISSING"
