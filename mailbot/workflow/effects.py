@@ -50,15 +50,16 @@ class IntakeData:
 class Builder:
     """Collects one decision's column changes, events and replies."""
 
-    def __init__(self, case: CaseView, role: str, sender: str, rulebook: Rulebook, office: Office, *,
+    def __init__(self, case: CaseView | None, role: str, sender: str, rulebook: Rulebook, office: Office, *,
                  first_event: tuple[str, dict[str, Any]], facts: StaffFacts | None = None,
-                 command: Command | None = None, state: str | None = None):
+                 command: Command | None = None):
+        """`case` is None for a case still to be opened (the NEW rows of the table)."""
         self.case, self.role, self.sender, self.rulebook, self.office = case, role, sender, rulebook, office
         self.facts, self.command = facts, command
         self.replies: list[ReplySpec] = []
         self.events: list[tuple[str, dict[str, Any]]] = [first_event]
         self.updates: dict[str, Any] = {}
-        self.state = state if state is not None else case.state
+        self.state: State | None = case.state if case is not None else None
         self.payment: dict[str, Any] | None = None
         self.allowed: tuple[str, ...] = ENGINE_TEMPLATES
         self.intake: IntakeData | None = None

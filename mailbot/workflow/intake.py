@@ -105,16 +105,54 @@ def _intake(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], rou
     form, consent = _forms(base, body_form, attachments)
     language = form.get("language") if form.get("language") in office.languages else (
         base.language if base else guessed if guessed in office.languages else office.default_language)
-    stored = list(base.documents) if base else []
-    new_docs = [StoredDocument(a.filename, a.sha256, a.doc_types, a.usable, _problem_note(a))
-                for a in attachments if not a.duplicate]
-    facts = [DocumentFacts(d.filename, d.doc_types, d.usable) for d in (*stored, *new_docs)]
-    condition_id, requirements = check_completeness(form=form, consent=consent, documents=facts, rulebook=rulebook)
+    stored = tuple(base.documents) if base else ()
+    new_docs = tuple(StoredDocument(a.filename, a.sha256, a.doc_types, a.usable, _problem_note(a))
+                     for a in attachments if not a.duplicate)
+    condition_id, requirements = check_completeness(
+        form=form, consent=consent, rulebook=rulebook,
+        documents=[DocumentFacts(d.filename, d.doc_types, d.usable) for d in (*stored, *new_docs)])
     per_file = file_findings(attachments)
     context = partial(_context, form, rulebook=rulebook, office=office, route=route, requirements=requirements,
                       per_file=per_file, attachments=attachments, condition_id=condition_id)
+    b = Builder(case, role, msg.from_addr, rulebook, office, first_event=("message_received", summary))
+    b.intake = _intake_data(msg, case, form, language, context, stored, new_docs, requirements, rulebook,
+                            report_due_if_restarted)
+    state = State(case.state) if case else State.NEW
+    perform(b, TABLE[(state, _event(state, case, requirements, new_docs), Role(role) if case else Role.REQUESTOR)],
+            now)
+    if parent is not None:
+        b.events.append(("update_of", {"parent": parent.ref}))
+        for spec in b.replies:
+            spec.context["update_of"] = parent.ref
+    patch = CasePatch(**b.updates).set(language=language, form=form, consent=consent, condition_id=condition_id,
+                                      findings=[f.as_dict() for f in requirements if f.blocking])
+    if b.state != (case.state if case else None):
+        patch = patch.set(state=b.state)
+    if case is None:
+        patch = patch.set(requestor_email=msg.from_addr, **({"parent_ref": parent.ref} if parent else {}))
+    return Decision(
+        disposition=Disposition.FILED, case_ref=case.ref if case else None, new_case=case is None, routed_by=route.how,
+        sender_role=role, state_before=case.state if case else None, state_after=b.state, language=language,
+        form=form, consent=consent, condition_id=condition_id, attachments=attachments,
+        findings=tuple(requirements + per_file), replies=tuple(b.replies), events=tuple(b.events), patch=patch,
+        filed=tuple(a.sha256 for a in attachments if not a.duplicate))
+
+
+def _event(state: State, case: CaseView | None, requirements: list[Finding],
+           new_docs: tuple[StoredDocument, ...]) -> Verb:
+    """Ordinary mail as a verb of the table: past the documents stage it is WRITE; before, COMPLETE
+    once nothing required is missing (and what triage asked for has come), else INCOMPLETE."""
+    if state not in (State.NEW, State.AWAITING_DOCUMENTS):
+        return Verb.WRITE
+    waiting_for_triage_items = bool(case and case.triage.get("missing")) and not any(d.usable for d in new_docs)
+    return Verb.COMPLETE if not requirements and not waiting_for_triage_items else Verb.INCOMPLETE
+
+
+def _intake_data(msg: ParsedMessage, case: CaseView | None, form: dict[str, str], language: str, context,
+                 stored: tuple[StoredDocument, ...], new_docs: tuple[StoredDocument, ...],
+                 requirements: list[Finding], rulebook: Rulebook, report_due: datetime | None) -> IntakeData:
     all_docs = (*stored, *new_docs)
-    data = IntakeData(
+    return IntakeData(
         reply_to=(msg.from_addr,),   # the identity the case knows; never a different Reply-To
         language=language,
         context={**context(language), "triage_missing": list(case.triage.get("missing", [])) if case else []},
@@ -124,35 +162,8 @@ def _intake(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], rou
                                                   for d in all_docs if not d.usable]},
         usable_documents=tuple((d.sha256, d.filename) for d in all_docs if d.usable),
         fresh_documents=tuple((d.sha256, d.filename) for d in new_docs if d.usable),
-        report_due_if_restarted=report_due_if_restarted,
-        **_ask(form, requirements, any(f.usable for f in facts) or bool(form)))
-    waiting_for_triage_items = bool(case and case.triage.get("missing")) and not any(d.usable for d in new_docs)
-    state = State(case.state) if case else State.NEW
-    verb = Verb.WRITE if state not in (State.NEW, State.AWAITING_DOCUMENTS) else \
-        Verb.COMPLETE if not requirements and not waiting_for_triage_items else Verb.INCOMPLETE
-    shown = case or CaseView(ref="", state=state, language=language, requestor_email=msg.from_addr, form=form,
-                             consent=consent)
-    b = Builder(shown, role, msg.from_addr, rulebook, office, first_event=("message_received", summary), state=state)
-    b.intake = data
-    b.state = case.state if case else None   # a new case moves from nothing
-    perform(b, TABLE[(state, verb, Role(role) if case else Role.REQUESTOR)], now)
-    if parent is not None:
-        b.events.append(("update_of", {"parent": parent.ref}))
-        for spec in b.replies:
-            spec.context["update_of"] = parent.ref
-    state_after = b.state
-    patch = CasePatch(**b.updates).set(language=language, form=form, consent=consent, condition_id=condition_id,
-                                      findings=[f.as_dict() for f in requirements if f.blocking])
-    if state_after != (case.state if case else None):
-        patch = patch.set(state=state_after)
-    if case is None:
-        patch = patch.set(requestor_email=msg.from_addr, **({"parent_ref": parent.ref} if parent else {}))
-    return Decision(
-        disposition=Disposition.FILED, case_ref=case.ref if case else None, new_case=case is None, routed_by=route.how,
-        sender_role=role, state_before=case.state if case else None, state_after=state_after, language=language,
-        form=form, consent=consent, condition_id=condition_id, attachments=attachments,
-        findings=tuple(requirements + per_file), replies=tuple(b.replies), events=tuple(b.events), patch=patch,
-        filed=tuple(a.sha256 for a in attachments if not a.duplicate))
+        report_due_if_restarted=report_due,
+        **_ask(form, requirements, any(d.usable for d in all_docs) or bool(form)))
 
 
 def _forms(base: CaseView | None, body_form: dict[str, str],
