@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -38,7 +38,7 @@ class OfficeConfig(Section):
     address: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
     case_prefix: str = Field(default="SO", pattern=r"^[A-Z]{1,6}$")
     timezone: str = "Europe/Rome"
-    languages: list[Literal["en", "it"]] = ["en", "it"]
+    languages: list[Annotated[str, Field(pattern=r"^[a-z]{2}$")]] = ["en", "it"]   # templates must exist
     max_attachment_mb: int = Field(default=25, ge=1, le=200)
     max_replies_per_address_per_day: int = Field(default=10, ge=1)
 

@@ -80,7 +80,9 @@ class Intake:
         self.renderer = renderer
         self.clock = clock
         self.office = office_of(config, rulebook)
-        renderer.check_templates(table_templates(), self.office.languages)
+        staff = (*rulebook.staff.triage, *rulebook.staff.specialists, *rulebook.staff.admins)
+        languages = dict.fromkeys([*self.office.languages, *(lang for m in staff for lang in m.languages)])
+        renderer.check_templates(table_templates(), tuple(languages))
 
     # -- the public steps --------------------------------------------------------------------
     def process(self, raw: bytes, *, dry_run: bool = False) -> Outcome:

@@ -45,3 +45,13 @@ def test_refusals_say_whether_the_role_or_the_state_is_wrong():
 def test_states_roles_and_verbs_are_their_stored_strings():
     assert State.WITH_SPECIALIST == "with_specialist" and f"{State.IN_TRIAGE}" == "in_triage"
     assert Role.SPECIALIST == "specialist" and Verb.PAID == "PAID"
+
+
+def test_a_language_without_templates_stops_the_start_with_one_line(tmp_path, capsys):
+    from mailbot.cli import main
+    from test_cli import local_config
+    config = local_config(tmp_path)
+    config.write_text(config.read_text().replace('address = "second', 'languages = ["en", "it", "de"]\naddress = "second'))
+    assert main(["--config", str(config), "cases"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "requestor/payment_request.de.txt.j2" in err

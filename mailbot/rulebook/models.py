@@ -27,7 +27,14 @@ from pydantic import (
     model_validator,
 )
 
-Language = Literal["en", "it"]
+def _language_code(value: str) -> str:
+    if not re.fullmatch(r"[a-z]{2}", value):
+        raise ValueError(f"{value!r} is not a language; write a two-letter code such as en or it")
+    return value
+
+
+# a language is data: any two-letter code; the start-up check wants its templates to exist
+Language = Annotated[str, AfterValidator(_language_code)]
 ConsultationType = Literal["surgical", "oncological", "cardio_oncological", "radiotherapy"]
 CONSULTATION_TYPES: tuple[str, ...] = ("surgical", "oncological", "cardio_oncological", "radiotherapy")
 
@@ -82,13 +89,7 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _language_code(value: str) -> str:
-    if not re.fullmatch(r"[a-z]{2}", value):
-        raise ValueError(f"{value!r} is not a language; write a two-letter code such as en or it")
-    return value
-
-
-class Title(RootModel[dict[Annotated[str, AfterValidator(_language_code)], Annotated[str, Field(min_length=1)]]]):
+class Title(RootModel[dict[Language, Annotated[str, Field(min_length=1)]]]):
     """A text in each language, `{en = "...", it = "..."}`: a language is a key, not a field, so
     a third one is data. The loader checks every title names the same languages."""
 
