@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.clock import Clock, SystemClock
 from mailbot.config import Config
-from mailbot.pipeline import Intake
+from mailbot.service import Intake
 from mailbot.replies.check import check_templates
 from mailbot.replies.render import Renderer
 from mailbot.resources import templates_dir

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from mailbot.deadlines import deadline_label
-from mailbot.jobs import case_times, policy_of
-from mailbot.workdays import WorkCalendar
+from mailbot.schedule.deadlines import deadline_label
+from mailbot.schedule.policy import case_times, policy_of
+from mailbot.schedule.workdays import WorkCalendar
 from mailbot.store.models import Case, Document, Event, InboundMessage, OutboxMessage, Payment
 
 

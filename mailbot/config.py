@@ -6,7 +6,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
@@ -51,7 +51,7 @@ class OfficeConfig(Section):
     address: str                       # From: of every message; a plain address, checked
     case_prefix: str = Field(default="SO", pattern=r"^[A-Z]{1,6}$")
     timezone: str = "Europe/Rome"
-    languages: list[Literal["en", "it"]] = ["en", "it"]
+    languages: list[Annotated[str, Field(pattern=r"^[a-z]{2}$")]] = ["en", "it"]   # templates must exist
     max_attachment_mb: int = Field(default=25, ge=1, le=200)
     max_replies_per_address_per_day: int = Field(default=10, ge=1)
 

@@ -6,21 +6,22 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from mailbot.logsafe import where
-from mailbot.deadlines import CaseTimes, Policy, due_keys, triage_due
-from mailbot.retention import RetentionPolicy, retention_action
+from mailbot.schedule.deadlines import due_keys, triage_due
+from mailbot.schedule.policy import case_times, policy_of  # noqa: F401  (also imported from here)
+from mailbot.schedule.retention import RetentionPolicy, retention_action
 from mailbot.store.purge import delete_unreferenced_files, purge_case, scrub_database
 from mailbot.store import cases as case_store
 from mailbot.mailbox import open_mailbox
 from mailbot.store.models import Case, Event, InboundMessage, MailboxForget, OutboxMessage, Reminder
-from mailbot.workdays import WorkCalendar
+from mailbot.schedule.workdays import WorkCalendar
 from mailbot.workflow.model import OPEN_STATES
-from mailbot.workflow.reminders import reminder_specs
+from mailbot.schedule.reminders import reminder_specs
 
 log = logging.getLogger(__name__)
 
@@ -30,20 +31,6 @@ class JobReport:
     sent: int = 0
     skipped: int = 0
     failed: int = 0
-
-
-def policy_of(config) -> Policy:
-    r, k = config.reminders, config.retention
-    return Policy(missing_documents_days=tuple(r.missing_documents_days), payment_days=tuple(r.payment_days),
-                  triage_working_days=r.triage_working_days, remind_working_days_before=r.remind_working_days_before,
-                  incomplete_days=k.incomplete_days, warn_days_before=k.warn_days_before)
-
-
-def case_times(case: Case) -> CaseTimes:
-    approved = case.triage.get("approved_at") if case.triage else None
-    return CaseTimes(state=case.state, opened_at=case.opened_at, completed_at=case.completed_at,
-                     approved_at=datetime.fromisoformat(approved) if approved else None,
-                     report_due_at=case.report_due_at)
 
 
 def run_deadlines(app) -> JobReport:

@@ -13,11 +13,11 @@ from mailbot.app import build_app
 from mailbot.caseview import cases_table
 from mailbot.clock import FixedClock
 from mailbot.config import load_config
-from mailbot.deadlines import CaseTimes, Policy, due_keys
+from mailbot.schedule.deadlines import CaseTimes, Policy, due_keys
 from mailbot.jobs import run_deadlines
 from mailbot.rulebook import default_rules_dir, load_rulebook
 from mailbot.store.models import Case, OutboxMessage, Reminder
-from mailbot.workdays import WorkCalendar
+from mailbot.schedule.workdays import WorkCalendar
 from office import patient_mail
 from pdf_factory import filled_request_form, text_pdf
 from test_cli import local_config

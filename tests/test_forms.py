@@ -1,4 +1,4 @@
-from mailbot.forms import fields_from_acroform, fields_from_body, form_problems, normalise_date
+from mailbot.documents.forms import fields_from_acroform, fields_from_body, form_problems, normalise_date
 
 
 def test_body_lines_in_english_with_contract_names():

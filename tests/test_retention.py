@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from mailbot.app import build_app
 from mailbot.clock import FixedClock
 from mailbot.config import load_config
-from mailbot.pipeline import DOCUMENT_COPY
-from mailbot.retention import RetentionPolicy, retention_action, warning_due
+from mailbot.store.apply import DOCUMENT_COPY
+from mailbot.schedule.retention import RetentionPolicy, retention_action, warning_due
 from mailbot.store.files import sha256
 from mailbot.store.models import AuditLine, Base, Case, CaseCounter, Document, InboundMessage
 from mailbot.store.purge import (Purged, delete_unreferenced_files, purge_case, scrub_database,

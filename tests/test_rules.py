@@ -98,9 +98,9 @@ def test_all_ten_conditions_with_bilingual_titles_and_aliases(rules: Rulebook):
     for cid, (english, italian) in CONDITIONS.items():
         condition = rules.conditions[cid]
         assert condition.id == cid
-        assert condition.title.en and condition.title.it
-        assert condition.title.en != condition.title.it or cid in ("melanoma", "sarcoma")
-        names = {fold(a) for a in condition.aliases} | {fold(condition.title.en), fold(condition.title.it)}
+        assert {"en", "it"} <= set(condition.title.languages)
+        assert condition.title.get("en") != condition.title.get("it") or cid in ("melanoma", "sarcoma")
+        names = {fold(a) for a in condition.aliases} | {fold(condition.title.get("en")), fold(condition.title.get("it"))}
         assert fold(english) in names and fold(italian) in names, cid
         assert len(condition.aliases) >= 8, cid
 
@@ -137,7 +137,7 @@ def test_medical_content(rules: Rulebook):
         ("mammography_report", "breast_ultrasound_report", "breast_mri_report"),
     )
     assert "histology_report" in c["breast_cancer"].required
-    assert "ki-67" in c["breast_cancer"].notes["histology_report"].en.lower()
+    assert "ki-67" in c["breast_cancer"].notes["histology_report"].get("en").lower()
     assert {"colonoscopy_report", "histology_report", "ct_report", "cea_test"} <= set(c["colorectal_cancer"].required)
     assert "rectal_mri_report" in c["colorectal_cancer"].optional
     assert {"psa_history", "prostate_biopsy_report", "prostate_mri_report"} <= set(c["prostate_cancer"].required)
@@ -158,7 +158,7 @@ def test_medical_content(rules: Rulebook):
 def test_documents_have_descriptions_and_distinct_keywords(rules: Rulebook):
     by_keyword: dict[str, set[str]] = {}
     for doc in rules.all_document_types().values():
-        assert doc.description is not None and doc.description.en and doc.description.it, doc.id
+        assert doc.description is not None and doc.description.get("en") and "it" in doc.description.languages, doc.id
         assert doc.filename_keywords and doc.content_keywords, doc.id
         for word in doc.filename_keywords:
             by_keyword.setdefault(fold(word), set()).add(doc.id)
@@ -177,7 +177,7 @@ def test_administrative_forms(rules: Rulebook):
     assert admin["consent_form"].required_when == "requestor_not_patient"
     assert admin["identity_document"].required_when == "never"
     assert "Second opinion request form" in {k for k in admin["request_form"].content_keywords} | {
-        admin["request_form"].title.en
+        admin["request_form"].title.get("en")
     }
     assert {"richiesta", "modulo"} <= set(admin["request_form"].filename_keywords)
     assert "modulo di consenso" in admin["consent_form"].content_keywords
@@ -192,7 +192,7 @@ def test_pricing(rules: Rulebook):
     assert str(p.base) == "500.00"
     assert p.extras["in_depth_consultation"].amount == Decimal("250.00")
     assert p.extras["histological_review"].amount == Decimal("300.00")
-    assert all(extra.needs_patient_approval and extra.title.it for extra in p.extras.values())
+    assert all(extra.needs_patient_approval and "it" in extra.title.languages for extra in p.extras.values())
 
 
 def test_staff_covers_every_specialty_in_both_languages(rules: Rulebook):
@@ -432,3 +432,28 @@ def test_calendar_file_is_validated_like_the_others(rules_copy: Path):
     (rules_copy / "calendar.toml").write_text("[calendar]\nholidays = [2026-12-25]\n", encoding="utf-8")
     problems = check_rules(rules_copy)
     assert len(problems) == 1 and "calendar.toml:2: calendar.holidays: unknown key" in problems[0]
+
+
+def test_a_title_is_a_text_per_language_and_a_third_language_is_data(rules_copy: Path):
+    from mailbot.rulebook.models import Title
+    title = Title({"en": "Blood tests", "it": "Esami del sangue", "de": "Blutuntersuchung"})
+    assert title.get("de") == "Blutuntersuchung" and title.get("fr") == "Blood tests"
+    assert Title(en="CT report", it="Referto TC").languages == ("en", "it")
+    edit(rules_copy, "documents.toml", 'title = { en = "Blood tests", it = "Esami del sangue" }',
+         'title = { en = "Blood tests", it = "Esami del sangue", EN = "x" }')
+    problem = only_problem(rules_copy)
+    assert problem["key"] == "documents.blood_tests.title.EN" and "two-letter code" in problem["what"]
+
+
+def test_consult_pricing_and_blank_form_names_come_from_the_rules(rules_copy: Path):
+    from mailbot.workflow.effects import extra_for
+    rules = load_rulebook(rules_copy)
+    assert extra_for("CONSULT: revisione istologica dei vetrini", rules) == "histological_review"
+    assert extra_for("further in depth consultation please", rules) == "in_depth_consultation"
+    assert extra_for("something else", rules) == "in_depth_consultation"   # the first extra listed
+    assert rules.blank_form_filename("consent_form", "it") == "modulo_consenso_paziente.pdf"
+    edit(rules_copy, "pricing.toml", 'keywords = ["histolog", "istolog"]', 'keywords = ["vetrini"]')
+    edit(rules_copy, "administrative.toml", 'it = "modulo_consenso_paziente.pdf"', 'it = "consenso.pdf"')
+    rules = load_rulebook(rules_copy)
+    assert extra_for("rilettura dei vetrini", rules) == "histological_review"
+    assert rules.blank_form_filename("consent_form", "it") == "consenso.pdf"

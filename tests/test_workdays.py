@@ -11,7 +11,7 @@ import pytest
 
 from mailbot.rulebook import default_rules_dir, load_rulebook
 from mailbot.rulebook.models import Calendar
-from mailbot.workdays import END_OF_DAY, WorkCalendar, easter_monday, easter_sunday, end_of_day
+from mailbot.schedule.workdays import END_OF_DAY, WorkCalendar, easter_monday, easter_sunday, end_of_day
 
 ROME = ZoneInfo("Europe/Rome")
 UTC = timezone.utc

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from mailbot.checks.conditions import match_condition
 from mailbot.checks.findings import Finding
-from mailbot.forms import fold, form_problems
+from mailbot.documents.forms import form_problems
+from mailbot.rulebook.models import fold
 from mailbot.rulebook.models import Rulebook
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from mailbot.forms import fold
+from mailbot.rulebook.models import fold
 from mailbot.rulebook.models import Rulebook
 
 
@@ -15,7 +15,7 @@ def match_condition(text: str, rulebook: Rulebook) -> str | None:
         return None
     best: tuple[int, str] | None = None
     for cond_id, cond in rulebook.conditions.items():
-        names = [*cond.aliases, cond_id.replace("_", " "), cond.title.en, cond.title.it]
+        names = [*cond.aliases, cond_id.replace("_", " "), *cond.title.texts()]
         for name in names:
             alias = fold(name)
             if alias and re.search(rf"(?<![a-z0-9]){re.escape(alias)}(?![a-z0-9])", folded):

@@ -17,6 +17,7 @@ from typing import Sequence
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from mailbot.errors import MailbotError
 from mailbot.replies.html import text_to_html
 from mailbot.replies.quoting import clean_filename, quote_context
 from mailbot.workflow.model import ReplySpec
@@ -30,6 +31,10 @@ def message_id_ok(value: str) -> bool:
     return bool(_MESSAGE_ID.fullmatch(value))
 
 
+class TemplateMissing(MailbotError):
+    """A template the state table names does not exist for a configured language."""
+
+
 @dataclass(frozen=True)
 class Rendered:
     subject: str
@@ -41,11 +46,21 @@ class Renderer:
         """`template_dirs` in order of precedence: a template in the first folder that has it wins
         (an office's own wording before the packaged templates)."""
         dirs = [template_dirs] if isinstance(template_dirs, Path) else list(template_dirs)
+        self.template_dir = Path(dirs[-1])   # the packaged templates, named in start-up errors
         self.env = Environment(loader=FileSystemLoader([str(d) for d in dirs]), undefined=StrictUndefined,
                                trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                                autoescape=False)
         self.office_name = office_name
         self.office_address = office_address
+
+    def check_templates(self, purposes, languages) -> None:
+        """At start-up: every template the workflow may send exists in every office language."""
+        known = set(self.env.list_templates())
+        missing = [f"{self.template_dir / f'{p}.{lang}.txt.j2'}" for p in purposes for lang in languages
+                   if f"{p}.{lang}.txt.j2" not in known]
+        if missing:
+            raise TemplateMissing("template(s) missing: " + ", ".join(missing)
+                                  + "; add them, or remove the language from [office] languages")
 
     def text(self, purpose: str, language: str, context: dict) -> tuple[str, str]:
         name = f"{purpose}.{language}.txt.j2"

@@ -22,6 +22,7 @@ from typing import Any, Union
 from pydantic import BaseModel, ValidationError
 
 from mailbot.errors import RulesError
+from mailbot.resources import default_rules_dir  # noqa: F401  (re-exported by mailbot.rulebook)
 from mailbot.rulebook.lines import Loc, dotted, key_lines, line_of
 from mailbot.rulebook.models import (
     AdministrativeDocument,
@@ -33,6 +34,7 @@ from mailbot.rulebook.models import (
     Rulebook,
     Staff,
     Strict,
+    Title,
     fold,
 )
 
@@ -143,6 +145,7 @@ def _compile(directory: Path) -> tuple[Rulebook | None, list[str]]:
         _check_aliases(files["conditions.toml"], conditions)
         if docs is not None and admin is not None:
             _check_conditions(files["conditions.toml"], conditions, docs, admin)
+    _check_title_languages(files, parts)
     calendar = getattr(parts.get("calendar.toml"), "calendar", None)
     if calendar is not None:
         _check_calendar(files["calendar.toml"], calendar)
@@ -163,6 +166,33 @@ def _compile(directory: Path) -> tuple[Rulebook | None, list[str]]:
         calendar=calendar if calendar is not None else Calendar(),
     )
     return rulebook, []
+
+
+def _titles(value: Any, loc: Loc = ()):
+    """(loc, Title) of every title, description and note in a parsed rule file."""
+    if isinstance(value, Title):
+        yield loc, value
+    elif isinstance(value, BaseModel):
+        for name, field in type(value).model_fields.items():
+            yield from _titles(getattr(value, name), (*loc, field.alias or name))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _titles(item, (*loc, key))
+    elif isinstance(value, tuple):
+        for i, item in enumerate(value):
+            yield from _titles(item, (*loc, i))
+
+
+def _check_title_languages(files: dict[str, "_File"], parts: dict[str, Any]) -> None:
+    """Every text of the rules is written in the same languages (those any of them uses)."""
+    found = {name: list(_titles(value)) for name, value in parts.items()}
+    languages = sorted({lang for titles in found.values() for _loc, t in titles for lang in t.languages})
+    for name, titles in found.items():
+        for loc, title in titles:
+            for lang in languages:
+                if lang not in title.root:
+                    files[name].problem((*loc, lang), f"missing: the rules are written in {', '.join(languages)}; "
+                                                      f"add the {lang} text")
 
 
 def _read(file: _File, model: type[BaseModel]) -> BaseModel | None:
@@ -298,8 +328,8 @@ def _check_aliases(file: _File, conditions: dict) -> None:
     """A folded alias must name one condition only (also not another condition's title)."""
     owners: dict[str, tuple[str, Loc]] = {}
     for cid, condition in conditions.items():
-        for lang in ("en", "it"):
-            name = fold(getattr(condition.title, lang))
+        for lang, text in condition.title.root.items():
+            name = fold(text)
             owners.setdefault(name, (cid, ("conditions", cid, "title", lang)))
     for cid, condition in conditions.items():
         mine: dict[str, Loc] = {}

@@ -21,12 +21,20 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    RootModel,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
-Language = Literal["en", "it"]
+def _language_code(value: str) -> str:
+    if not re.fullmatch(r"[a-z]{2}", value):
+        raise ValueError(f"{value!r} is not a language; write a two-letter code such as en or it")
+    return value
+
+
+# a language is data: any two-letter code; the start-up check wants its templates to exist
+Language = Annotated[str, AfterValidator(_language_code)]
 ConsultationType = Literal["surgical", "oncological", "cardio_oncological", "radiotherapy"]
 CONSULTATION_TYPES: tuple[str, ...] = ("surgical", "oncological", "cardio_oncological", "radiotherapy")
 
@@ -81,12 +89,31 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Title(Strict):
-    en: str = Field(min_length=1)
-    it: str = Field(min_length=1)
+class Title(RootModel[dict[Language, Annotated[str, Field(min_length=1)]]]):
+    """A text in each language, `{en = "...", it = "..."}`: a language is a key, not a field, so
+    a third one is data. The loader checks every title names the same languages."""
+
+    model_config = ConfigDict(frozen=True)
+
+    def __init__(self, root: dict[str, str] | None = None, **texts: str):
+        super().__init__(root if root is not None else texts)
+
+    @model_validator(mode="after")
+    def _some_text(self) -> "Title":
+        if not self.root:
+            raise ValueError("no text; write it as {en = \"...\", it = \"...\"}")
+        return self
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return tuple(self.root)
+
+    def texts(self) -> tuple[str, ...]:
+        return tuple(self.root.values())
 
     def get(self, language: str) -> str:
-        return self.it if language == "it" else self.en
+        """The text in `language`, else in English, else the first one written."""
+        return self.root.get(language) or self.root.get("en") or next(iter(self.root.values()))
 
 
 class DocumentType(Strict):
@@ -121,6 +148,8 @@ class AdministrativeDocument(Strict):
     description: Title | None = None
     filename_keywords: tuple[str, ...] = ()
     content_keywords: tuple[str, ...] = ()
+    # the file name of the blank fillable form we send, per language (request and consent forms)
+    blank_form: dict[str, Annotated[str, Field(pattern=r"^[\w.-]+\.pdf$")]] = {}
     # always: every case; requestor_not_patient: family member / referring physician
     required_when: Literal["always", "requestor_not_patient", "never"] = "always"
 
@@ -143,6 +172,8 @@ class PriceItem(Strict):
     title: Title
     amount: Amount
     needs_patient_approval: bool = True
+    # words that pick this extra in a specialist's CONSULT line (besides its id, "_" as a space)
+    keywords: tuple[str, ...] = ()
 
 
 class Pricing(Strict):
@@ -276,7 +307,7 @@ class Closure(Strict):
 
 
 class Calendar(Strict):
-    """The office's working days (`rules/calendar.toml`, `[calendar]`); see `mailbot.workdays`.
+    """The office's working days (`rules/calendar.toml`, `[calendar]`); see `mailbot.schedule.workdays`.
 
     A day is a working day unless it is a weekend day, a public holiday of `country` (and
     `subdivision`, e.g. a province's patron saint) per the `holidays` package, a `local_holidays`
@@ -359,6 +390,10 @@ class Rulebook(Strict):
     def title(self, doc_id: str, language: str) -> str:
         item = self.documents.get(doc_id) or self.administrative.get(doc_id)
         return item.title.get(language) if item else doc_id
+
+    def blank_form_filename(self, form: str, language: str) -> str:
+        item = self.administrative.get(form)
+        return (item.blank_form.get(language) if item else None) or f"{form}.pdf"
 
     def all_document_types(self) -> dict[str, DocumentType | AdministrativeDocument]:
         return {**self.documents, **self.administrative}

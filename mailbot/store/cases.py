@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from mailbot.documents.inspect import active_content_of
 from mailbot.store.models import Case, CaseCounter, OutboxMessage
 from mailbot.workflow.model import CaseView, StoredDocument
+from mailbot.workflow.transitions import State
 
 
 def next_ref(session: Session, prefix: str, year: int) -> str:
@@ -32,7 +33,7 @@ def next_ref(session: Session, prefix: str, year: int) -> str:
 
 def view(case: Case) -> CaseView:
     return CaseView(
-        ref=case.ref, state=case.state, language=case.language, requestor_email=case.requestor_email,
+        ref=case.ref, state=State(case.state), language=case.language, requestor_email=case.requestor_email,
         form=dict(case.form or {}), consent=dict(case.consent or {}),
         documents=tuple(StoredDocument(d.filename, d.sha256, tuple(d.doc_types or ()),
                                        d.problem is None and d.name_ok,

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
+from mailbot.parse.message import sha256  # re-exported: the content address is computed in parse
+
 from mailbot.private_files import FILE_MODE, private_dirs, tighten_fd
 
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+__all__ = ["FileStore", "sha256"]
 
 
 class FileStore:

@@ -99,40 +99,26 @@ def purge_case(session: Session, files: FileStore, case: Case, *, now: datetime,
     case = locked
     ref, state, opened_at, closed_at = case.ref, case.state, case.opened_at, case.closed_at
 
-    # The case's inbound messages: filed to it, or named by its events (defensive: a linked
-    # message whose case_id was cleared).
-    inbound = dict(session.execute(select(InboundMessage.id, InboundMessage.raw_sha256)
-                                   .where(InboundMessage.case_id == case_id)).all())
-    linked: set[int] = set()
-    for (detail,) in session.execute(select(Event.detail).where(Event.case_id == case_id)):
-        value = (detail or {}).get("inbound_id")
-        if isinstance(value, int) and value not in inbound:
-            linked.add(value)
-    if linked:
-        inbound.update(session.execute(select(InboundMessage.id, InboundMessage.raw_sha256).where(
-            InboundMessage.id.in_(linked), InboundMessage.case_id.is_(None))).all())
-
+    inbound = _case_messages(session, case_id)
     documents = session.execute(select(Document.id, Document.sha256).where(Document.case_id == case_id)).all()
     candidates = {sha for _, sha in documents} | set(inbound.values())
+    keep_stub = _repoint_borrowed_documents(session, case_id, inbound)
 
-    # Other cases' document rows that still name one of our messages (copied by an update).
-    keep_stub: set[int] = set()
-    if inbound:
-        borrowed = session.execute(select(Document.id, Document.case_id, Document.inbound_id).where(
-            Document.inbound_id.in_(list(inbound)), Document.case_id != case_id)).all()
-        own_first: dict[int, int | None] = {}
-        for doc_id, other_case, old_inbound in borrowed:
-            if other_case not in own_first:
-                own_first[other_case] = session.execute(
-                    select(InboundMessage.id).where(InboundMessage.case_id == other_case)
-                    .order_by(InboundMessage.id).limit(1)).scalar_one_or_none()
-            target = own_first[other_case]
-            if target is not None:
-                session.execute(update(Document).where(Document.id == doc_id).values(inbound_id=target)
-                                .execution_options(synchronize_session=False))
-            else:   # cannot happen through the pipeline; never lose another case's documents
-                keep_stub.add(old_inbound)
+    _delete_rows(session, case_id, inbound, keep_stub)
 
+    still_used = _still_used(session, candidates)
+    audit = AuditLine(ref=ref, at=now, action="purged", detail={
+        "opened": _date(opened_at, zone), "closed": _date(closed_at, zone), "state": state,
+        "outcome": outcome, "documents": len(documents), "messages": len(inbound)})
+    session.add(audit)
+    session.flush()
+    log.info("purged case %s (%d documents, %d messages)", ref, len(documents), len(inbound))
+    return Purged(sorted(candidates - still_used), audit)
+
+
+def _delete_rows(session: Session, case_id: int, inbound: dict[int, str], keep_stub: set[int]) -> None:
+    """Every row of the case (any table with a cases foreign key), its messages but the stubs
+    other cases still need, and the case row itself."""
     session.execute(delete(Document).where(Document.case_id == case_id)
                     .execution_options(synchronize_session=False))
     for table, column in _case_fk_tables({"cases", "documents", "inbound_messages"}):
@@ -148,20 +134,55 @@ def purge_case(session: Session, files: FileStore, case: Case, *, now: datetime,
     session.execute(delete(Case).where(Case.id == case_id).execution_options(synchronize_session=False))
     _forget(session, case_id, set(inbound))
 
-    still_used: set[str] = set()
+
+def _case_messages(session: Session, case_id: int) -> dict[int, str]:
+    """The case's inbound messages (id -> raw digest): filed to it, or named by its events
+    (defensive: a linked message whose case_id was cleared)."""
+    inbound = dict(session.execute(select(InboundMessage.id, InboundMessage.raw_sha256)
+                                   .where(InboundMessage.case_id == case_id)).all())
+    linked: set[int] = set()
+    for (detail,) in session.execute(select(Event.detail).where(Event.case_id == case_id)):
+        value = (detail or {}).get("inbound_id")
+        if isinstance(value, int) and value not in inbound:
+            linked.add(value)
+    if linked:
+        inbound.update(session.execute(select(InboundMessage.id, InboundMessage.raw_sha256).where(
+            InboundMessage.id.in_(linked), InboundMessage.case_id.is_(None))).all())
+    return inbound
+
+
+def _repoint_borrowed_documents(session: Session, case_id: int, inbound: dict[int, str]) -> set[int]:
+    """Other cases' document rows that still name one of our messages (copied by an update) are
+    re-pointed to their own case's first message; returns the messages that must stay as stubs."""
+    keep_stub: set[int] = set()
+    if not inbound:
+        return keep_stub
+    borrowed = session.execute(select(Document.id, Document.case_id, Document.inbound_id).where(
+        Document.inbound_id.in_(list(inbound)), Document.case_id != case_id)).all()
+    own_first: dict[int, int | None] = {}
+    for doc_id, other_case, old_inbound in borrowed:
+        if other_case not in own_first:
+            own_first[other_case] = session.execute(
+                select(InboundMessage.id).where(InboundMessage.case_id == other_case)
+                .order_by(InboundMessage.id).limit(1)).scalar_one_or_none()
+        target = own_first[other_case]
+        if target is not None:
+            session.execute(update(Document).where(Document.id == doc_id).values(inbound_id=target)
+                            .execution_options(synchronize_session=False))
+        else:   # cannot happen through the pipeline; never lose another case's documents
+            keep_stub.add(old_inbound)
+    return keep_stub
+
+
+def _still_used(session: Session, candidates: set[str]) -> set[str]:
+    """Which of these digests some remaining row still refers to."""
+    used: set[str] = set()
     if candidates:
         wanted = list(candidates)
-        still_used.update(session.execute(select(Document.sha256).where(Document.sha256.in_(wanted))).scalars())
-        still_used.update(session.execute(
+        used.update(session.execute(select(Document.sha256).where(Document.sha256.in_(wanted))).scalars())
+        used.update(session.execute(
             select(InboundMessage.raw_sha256).where(InboundMessage.raw_sha256.in_(wanted))).scalars())
-
-    audit = AuditLine(ref=ref, at=now, action="purged", detail={
-        "opened": _date(opened_at, zone), "closed": _date(closed_at, zone), "state": state,
-        "outcome": outcome, "documents": len(documents), "messages": len(inbound)})
-    session.add(audit)
-    session.flush()
-    log.info("purged case %s (%d documents, %d messages)", ref, len(documents), len(inbound))
-    return Purged(sorted(candidates - still_used), audit)
+    return used
 
 
 def _forget(session: Session, case_id: int, inbound_ids: set[int]) -> None:

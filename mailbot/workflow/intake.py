@@ -1,39 +1,28 @@
-"""The intake decision: one message from a requestor (or anyone) -> a Decision. Pure.
+"""Ordinary mail (no command) on a case, or opening one -> a Decision. Pure.
 
-No clock, no database, no network: the shell passes in the case snapshot and the assessed
-attachments, and applies the returned Decision in one transaction.
+No clock, no database, no network: the caller passes the routed case snapshot and the assessed
+attachments. Mail from the case's parties becomes a COMPLETE, INCOMPLETE or WRITE row of the
+state table (workflow/transitions.py); machines, staff without a command and strangers are
+filed without touching the case.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from mailbot.checks.completeness import DocumentFacts, check_completeness
 from mailbot.checks.findings import Finding
-from mailbot.forms import fields_from_body
+from mailbot.documents.forms import fields_from_body, requestor_name
 from mailbot.parse import ParsedMessage
 from mailbot.rulebook.models import Rulebook
+from mailbot.workflow.effects import Builder, IntakeData, perform
 from mailbot.workflow.language import detect_language
-from mailbot.workflow.model import AssessedAttachment, CaseView, Decision, ReplySpec, StoredDocument
+from mailbot.workflow.model import (AssessedAttachment, CasePatch, CaseView, Decision, Office,  # noqa: F401
+                                    ReplySpec, StoredDocument)
 from mailbot.workflow.routing import Route
-
-STAFF_ROLES = ("triage", "specialist", "admin")
-
-
-@dataclass(frozen=True)
-class Office:
-    name: str
-    address: str
-    languages: tuple[str, ...]
-    triage_working_days: int = 2
-    report_working_days: int = 5
-    payment: dict[str, str] = field(default_factory=dict)   # beneficiary, iban, bic
-
-    @property
-    def default_language(self) -> str:
-        return self.languages[0]
+from mailbot.workflow.transitions import STAFF_ROLES, TABLE, Disposition, Role, State, Verb
 
 
 def file_findings(attachments: tuple[AssessedAttachment, ...]) -> list[Finding]:
@@ -70,148 +59,149 @@ def _merge(old: dict[str, str], *updates: dict[str, str]) -> dict[str, str]:
 
 def _no_case(route: Route, role: str, disposition: str, reason: str,
              attachments: tuple[AssessedAttachment, ...], language: str, replies: tuple[ReplySpec, ...] = (),
-             events: tuple[tuple[str, dict[str, Any]], ...] = ()) -> Decision:
+             events: tuple[tuple[str, dict[str, Any]], ...] = (), filed: tuple[str, ...] = ()) -> Decision:
+    """Filed, the case left as it is (a staff member's plain mail still adds its files)."""
     case = route.case
     return Decision(
         disposition=disposition, case_ref=case.ref if case else None, new_case=False, routed_by=route.how,
         sender_role=role, state_before=case.state if case else None, state_after=case.state if case else None,
         language=case.language if case else language, form=dict(case.form) if case else {},
         consent=dict(case.consent) if case else {}, condition_id=None, attachments=attachments,
-        findings=(), replies=replies, events=events, reason=reason)
+        findings=(), replies=replies, events=events, reason=reason, filed=filed)
 
 
 def decide(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], route: Route, role: str,
            automatic: str | None, rulebook: Rulebook, office: Office, *,
-           report_due_if_restarted: datetime | None = None) -> Decision:
+           report_due_if_restarted: datetime | None = None, body_form: dict[str, str] | None = None,
+           now: datetime | None = None) -> Decision:
+    """`body_form`: the request-form fields of the body, when the caller has read them already."""
     case = route.case
     guessed = detect_language(f"{msg.subject}\n{msg.text}", office.default_language)
     summary = {"from_role": role, "attachments": [a.filename for a in attachments]}
 
     if automatic is not None:
         if case is None:
-            return _no_case(route, role, "quarantined", f"automatic message ({automatic}) for no case",
+            return _no_case(route, role, Disposition.QUARANTINED, f"automatic message ({automatic}) for no case",
                             attachments, guessed)
-        return _no_case(route, role, "automatic", automatic, attachments, guessed,
+        return _no_case(route, role, Disposition.AUTOMATIC, automatic, attachments, guessed,
                         events=(("automatic_message", {"reason": automatic}),))
 
     if role in STAFF_ROLES:
         if case is None:
-            return _no_case(route, role, "quarantined", "staff message without a case reference",
+            return _no_case(route, role, Disposition.QUARANTINED, "staff message without a case reference",
                             attachments, guessed)
-        return _no_case(route, role, "filed", "staff message", attachments, guessed,
-                        events=(("staff_message", {**summary, "note": "shown to admins; no command handling yet"}),))
+        return _no_case(route, role, Disposition.FILED, "staff message", attachments, guessed,
+                        events=(("staff_message", {**summary, "note": "shown to admins; no command handling yet"}),),
+                        filed=tuple(a.sha256 for a in attachments if not a.duplicate))
 
-    if role == "stranger":
+    if role == Role.STRANGER:
         reply = ReplySpec("requestor/not_a_party", (msg.from_addr,), guessed, {"office_name": office.name})
-        return _no_case(route, role, "stranger", "sender is not a party to the case", attachments, guessed,
+        return _no_case(route, role, Disposition.STRANGER, "sender is not a party to the case", attachments, guessed,
                         replies=(reply,), events=(("stranger_message", summary),))
 
-    return _intake(msg, attachments, route, role, rulebook, office, guessed, summary, report_due_if_restarted)
+    form = fields_from_body(msg.text) if body_form is None else body_form
+    return _intake(msg, attachments, route, role, rulebook, office, guessed, summary, report_due_if_restarted,
+                   form, now)
 
 
 def _intake(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], route: Route, role: str,
             rulebook: Rulebook, office: Office, guessed: str, summary: dict[str, Any],
-            report_due_if_restarted: datetime | None = None) -> Decision:
-    case = route.case
-    updates: dict[str, Any] = {}
-    parent = None
+            report_due_if_restarted: datetime | None, body_form: dict[str, str], now: datetime | None) -> Decision:
+    case, parent = route.case, None
     if route.how == "update":   # a new case that builds on the earlier one's form and documents
         parent, case = case, None
         summary = {**summary, "update_of": parent.ref}
-    body_form = fields_from_body(msg.text)
+    base = case or parent
+    form, consent = _forms(base, body_form, attachments)
+    language = form.get("language") if form.get("language") in office.languages else (
+        base.language if base else guessed if guessed in office.languages else office.default_language)
+    stored = tuple(base.documents) if base else ()
+    new_docs = tuple(StoredDocument(a.filename, a.sha256, a.doc_types, a.usable, _problem_note(a), a.active_content)
+                     for a in attachments if not a.duplicate)
+    condition_id, requirements = check_completeness(
+        form=form, consent=consent, rulebook=rulebook,
+        documents=[DocumentFacts(d.filename, d.doc_types, d.usable) for d in (*stored, *new_docs)])
+    per_file = file_findings(attachments)
+    context = partial(_context, form, rulebook=rulebook, office=office, route=route, requirements=requirements,
+                      per_file=per_file, attachments=attachments, condition_id=condition_id)
+    b = Builder(case, role, msg.from_addr, rulebook, office, first_event=("message_received", summary))
+    b.intake = _intake_data(msg, case, form, language, context, stored, new_docs, requirements, rulebook,
+                            report_due_if_restarted)
+    state = State(case.state) if case else State.NEW
+    perform(b, TABLE[(state, _event(state, case, requirements, new_docs), Role(role) if case else Role.REQUESTOR)],
+            now)
+    if parent is not None:
+        b.events.append(("update_of", {"parent": parent.ref}))
+        for spec in b.replies:
+            spec.context["update_of"] = parent.ref
+    patch = CasePatch(**b.updates).set(language=language, form=form, consent=consent, condition_id=condition_id,
+                                      findings=[f.as_dict() for f in requirements if f.blocking])
+    if b.state != (case.state if case else None):
+        patch = patch.set(state=b.state)
+    if case is None:
+        patch = patch.set(requestor_email=msg.from_addr, **({"parent_ref": parent.ref} if parent else {}))
+    return Decision(
+        disposition=Disposition.FILED, case_ref=case.ref if case else None, new_case=case is None, routed_by=route.how,
+        sender_role=role, state_before=case.state if case else None, state_after=b.state, language=language,
+        form=form, consent=consent, condition_id=condition_id, attachments=attachments,
+        findings=tuple(requirements + per_file + warning_findings(msg, attachments)), replies=tuple(b.replies), events=tuple(b.events), patch=patch,
+        filed=tuple(a.sha256 for a in attachments if not a.duplicate))
+
+
+def _event(state: State, case: CaseView | None, requirements: list[Finding],
+           new_docs: tuple[StoredDocument, ...]) -> Verb:
+    """Ordinary mail as a verb of the table: past the documents stage it is WRITE; before, COMPLETE
+    once nothing required is missing (and what triage asked for has come), else INCOMPLETE."""
+    if state not in (State.NEW, State.AWAITING_DOCUMENTS):
+        return Verb.WRITE
+    waiting_for_triage_items = bool(case and case.triage.get("missing")) and not any(d.usable for d in new_docs)
+    return Verb.COMPLETE if not requirements and not waiting_for_triage_items else Verb.INCOMPLETE
+
+
+def _intake_data(msg: ParsedMessage, case: CaseView | None, form: dict[str, str], language: str, context,
+                 stored: tuple[StoredDocument, ...], new_docs: tuple[StoredDocument, ...],
+                 requirements: list[Finding], rulebook: Rulebook, report_due: datetime | None) -> IntakeData:
+    all_docs = (*stored, *new_docs)
+    return IntakeData(
+        reply_to=(msg.from_addr,),   # the identity the case knows; never a different Reply-To
+        language=language,
+        context={**context(language), "triage_missing": list(case.triage.get("missing", [])) if case else [],
+                 "unreadable_parts": list(msg.unreadable_parts)},
+        triage_context=lambda lang: {**context(lang), "unreadable_parts": list(msg.unreadable_parts),
+                                     "documents": [_doc_line(d, lang, rulebook) for d in all_docs if d.usable],
+                                     "unusable": [{"filename": d.filename, "problem": d.problem}
+                                                  for d in all_docs if not d.usable]},
+        usable_documents=tuple((d.sha256, d.filename) for d in all_docs if d.usable),
+        fresh_documents=tuple((d.sha256, d.filename) for d in new_docs if d.usable),
+        active_files=tuple(d.filename for d in new_docs if d.usable and d.active_content),
+        report_due_if_restarted=report_due,
+        **_ask(form, requirements, any(d.usable for d in all_docs) or bool(form)))
+
+
+def _forms(base: CaseView | None, body_form: dict[str, str],
+           attachments: tuple[AssessedAttachment, ...]) -> tuple[dict[str, str], dict[str, str]]:
+    """The request form merged from the case, the body and fillable PDFs; consent only from a signed form."""
     pdf_form: dict[str, str] = {}
     pdf_consent: dict[str, str] = {}
     for a in attachments:
         if not a.duplicate and a.problem is None:
             pdf_form = _merge(pdf_form, a.form_fields)
             pdf_consent = _merge(pdf_consent, a.consent_fields)
-    base = case or parent
     form = _merge(base.form if base else {}, body_form, pdf_form)
-    consent = _merge(base.consent if base else {}, pdf_consent)   # consent only from a signed form
-    language = form.get("language") if form.get("language") in office.languages else (
-        base.language if base else guessed if guessed in office.languages else office.default_language)
+    return form, _merge(base.consent if base else {}, pdf_consent)
 
-    stored = list(base.documents) if base else []
-    new_docs = [StoredDocument(a.filename, a.sha256, a.doc_types, a.usable, _problem_note(a), a.active_content)
-                for a in attachments if not a.duplicate]
-    facts = [DocumentFacts(d.filename, d.doc_types, d.usable) for d in (*stored, *new_docs)]
-    condition_id, requirements = check_completeness(form=form, consent=consent, documents=facts, rulebook=rulebook)
-    per_file = file_findings(attachments)
-    findings = tuple(requirements + per_file + warning_findings(msg, attachments))
-    state_before = case.state if case else None
-    reply_to = (msg.from_addr,)   # the identity the case knows; never a different Reply-To
-    base_ctx = _context(form, language, rulebook, office, route, requirements, per_file, attachments, condition_id)
-    base_ctx["triage_missing"] = list(case.triage.get("missing", [])) if case else []
-    base_ctx["unreadable_parts"] = list(msg.unreadable_parts)
-    events: list[tuple[str, dict[str, Any]]] = [("message_received", summary)]
-    replies: list[ReplySpec] = []
 
-    waiting_for_triage_items = bool(case and case.triage.get("missing")) and not any(d.usable for d in new_docs)
-    if case is None or case.state == "awaiting_documents":
-        if not requirements and not waiting_for_triage_items:
-            state_after = "in_triage"
-            events.append(("state_changed", {"from": state_before, "to": state_after}))
-            replies.append(ReplySpec("requestor/case_complete", reply_to, language, base_ctx))
-            docs = tuple((d.sha256, d.filename) for d in (*stored, *new_docs) if d.usable)
-            for doctor in rulebook.staff.triage:
-                lang = doctor.languages[0] if doctor.languages else "en"
-                ctx = {**_context(form, lang, rulebook, office, route, requirements, per_file, attachments,
-                                  condition_id),
-                       "doctor_name": doctor.name, "unreadable_parts": base_ctx["unreadable_parts"],
-                       "documents": [_doc_line(d, lang, rulebook) for d in (*stored, *new_docs) if d.usable],
-                       "unusable": [{"filename": d.filename, "problem": d.problem}
-                                    for d in (*stored, *new_docs) if not d.usable]}
-                replies.append(ReplySpec("triage/new_case", (str(doctor.email),), lang, ctx, documents=docs,
-                                         auto_submitted="auto-generated"))
-            if not rulebook.staff.triage:
-                events.append(("alert", {"what": "no triage doctor in staff.toml"}))
-        else:
-            state_after = "awaiting_documents"
-            usable_any = any(f.usable for f in facts) or bool(form)
-            forms_needed = []
-            if not form:
-                forms_needed.append("request_form")
-            if any(f.code in ("consent_missing", "consent_mismatch") for f in requirements):
-                forms_needed.append("consent_form")
-            purpose = "requestor/missing_documents" if usable_any else "requestor/instructions"
-            if purpose == "requestor/instructions" and "consent_form" not in forms_needed:
-                forms_needed.append("consent_form")   # they may need it; it costs nothing to include
-            replies.append(ReplySpec(purpose, reply_to, language, base_ctx, blank_forms=tuple(forms_needed)))
-            if case is None:
-                events.append(("state_changed", {"from": None, "to": state_after}))
-    elif case.is_open:
-        state_after = case.state
-        replies.append(ReplySpec("requestor/received", reply_to, language, {**base_ctx, "state": case.state}))
-        fresh = tuple((d.sha256, d.filename) for d in new_docs if d.usable)
-        member = next((m for m in rulebook.staff.specialists if str(m.email).lower() == (case.specialist_email or "")), None)
-        if case.state == "with_specialist" and fresh and member is not None:
-            asked = case.triage.get("specialist_missing")
-            restart = bool(asked) and report_due_if_restarted is not None
-            if restart:   # what the specialist asked for has come: a fresh 5 working days
-                updates["report_due_at"] = report_due_if_restarted
-                updates["triage"] = {k: v for k, v in case.triage.items() if k != "specialist_missing"}
-                events.append(("report_deadline_restarted", {"due": report_due_if_restarted.isoformat()}))
-            lang = member.languages[0] if member.languages else "en"
-            replies.append(ReplySpec("specialist/more_documents", (str(member.email),), lang,
-                                     {"office_name": office.name, "doctor_name": member.name,
-                                      "files": [f for _, f in fresh], "asked": list(asked or []),
-                                      "active_files": [d.filename for d in new_docs if d.usable and d.active_content],
-                                      "due_date": report_due_if_restarted.date().isoformat() if restart else ""},
-                                     documents=fresh, auto_submitted="auto-generated"))
-    else:
-        state_after = case.state
-        replies.append(ReplySpec("requestor/case_closed", reply_to, language, {**base_ctx, "state": case.state}))
-
-    if parent is not None:
-        events.append(("update_of", {"parent": parent.ref}))
-        for spec in replies:
-            spec.context["update_of"] = parent.ref
-    return Decision(
-        disposition="filed", case_ref=case.ref if case else None, new_case=case is None, routed_by=route.how,
-        sender_role=role, state_before=state_before, state_after=state_after, language=language, form=form,
-        consent=consent, condition_id=condition_id, attachments=attachments, findings=findings,
-        replies=tuple(replies), events=tuple(events),
-        case_updates={**updates, **({"parent_ref": parent.ref} if parent is not None else {})})
+def _ask(form: dict[str, str], requirements: list[Finding], usable_any: bool) -> dict[str, Any]:
+    """Which reply asks for what is missing, and which blank forms go with it."""
+    forms_needed = []
+    if not form:
+        forms_needed.append("request_form")
+    if any(f.code in ("consent_missing", "consent_mismatch") for f in requirements):
+        forms_needed.append("consent_form")
+    purpose = "requestor/missing_documents" if usable_any else "requestor/instructions"
+    if purpose == "requestor/instructions" and "consent_form" not in forms_needed:
+        forms_needed.append("consent_form")   # they may need it; it costs nothing to include
+    return {"forms_needed": tuple(forms_needed), "ask_purpose": purpose}
 
 
 def _problem_note(a: AssessedAttachment) -> str:
@@ -267,7 +257,7 @@ def _context(form: dict[str, str], language: str, rulebook: Rulebook, office: Of
                 for a in attachments if a.usable]
     return {
         "office_name": office.name, "office_address": office.address,
-        "requestor_name": form.get("requestor_name") or (form.get("patient_name") if form.get("requestor_role") == "patient" else ""),
+        "requestor_name": requestor_name(form),
         "patient_name": form.get("patient_name", ""), "patient_birth_date": form.get("patient_birth_date", ""),
         "requestor_role": form.get("requestor_role", ""), "requestor_email": form.get("requestor_email", ""),
         "referring_physician_code": form.get("referring_physician_code", ""),

@@ -2,14 +2,45 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import datetime, timezone, tzinfo
 from typing import Any
 
 from mailbot.checks.findings import Finding
+from mailbot.documents.assess import AssessedAttachment  # noqa: F401  (part of a Decision)
+from mailbot.workflow.transitions import CLOSED_STATES, OPEN_STATES, Disposition, Role, State  # noqa: F401
 
-OPEN_STATES = ("awaiting_documents", "in_triage", "awaiting_payment", "with_specialist")
-CLOSED_STATES = ("report_sent", "rejected", "cancelled", "expired")
+
+@dataclass(frozen=True)
+class Office:
+    """The office's settings the core needs (from config.toml), as one value."""
+
+    name: str
+    address: str
+    languages: tuple[str, ...]
+    triage_working_days: int = 2
+    report_working_days: int = 5
+    payment: dict[str, str] = field(default_factory=dict)   # beneficiary, iban, bic
+    case_prefix: str = "SO"
+    max_attachment_bytes: int = 25 * 1024 * 1024
+    max_replies_per_day: int = 10
+    zone: tzinfo = timezone.utc
+    calendar: Any = None                 # schedule.workdays.WorkCalendar, for working-day deadlines
+    require_authenticated_staff: bool = False   # staff commands need a DKIM/SPF pass from our server
+    authserv_id: str = ""                # that server's Authentication-Results id
+
+    @property
+    def default_language(self) -> str:
+        return self.languages[0]
+
+    @property
+    def domain(self) -> str:
+        return self.address.rsplit("@", 1)[1]
+
+    def report_due(self, now: datetime) -> datetime | None:
+        if self.calendar is None:
+            return None
+        return self.calendar.add_working_days(now, self.report_working_days, self.zone)
 
 
 @dataclass(frozen=True)
@@ -27,7 +58,7 @@ class CaseView:
     """What the core may know of an existing case."""
 
     ref: str
-    state: str
+    state: State
     language: str
     requestor_email: str
     form: dict[str, str]
@@ -52,32 +83,6 @@ class CaseView:
 
 
 @dataclass(frozen=True)
-class AssessedAttachment:
-    """One attachment after inspection, classification and the naming check."""
-
-    filename: str
-    sha256: str
-    size: int
-    kind: str
-    pages: int
-    has_text: bool
-    problem: str | None          # inspection problem (not_pdf, encrypted, broken, empty, too_large)
-    doc_types: tuple[str, ...]
-    name_ok: bool
-    name_reason: str | None
-    suggestion: str | None
-    form_fields: dict[str, str]  # request-form fields read from its AcroForm
-    consent_fields: dict[str, str]
-    detail: str = ""
-    duplicate: bool = False      # the case already has this exact file
-    active_content: tuple[str, ...] = ()  # a warning for the staff, not a problem: still usable
-
-    @property
-    def usable(self) -> bool:
-        return self.problem is None and self.name_ok and not self.duplicate
-
-
-@dataclass(frozen=True)
 class ReplySpec:
     """A message to queue: rendered by the shell from `templates/<purpose>.<language>.txt.j2`."""
 
@@ -90,17 +95,73 @@ class ReplySpec:
     auto_submitted: str = "auto-replied"
 
 
+class Unset:
+    """A CasePatch field that the decision leaves as it is."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = Unset()
+
+
+@dataclass(frozen=True)
+class CasePatch:
+    """The case-row columns one decision sets; every other column stays as it is."""
+
+    state: str = UNSET
+    requestor_email: str = UNSET
+    language: str = UNSET
+    form: dict[str, str] = UNSET
+    consent: dict[str, str] = UNSET
+    condition_id: str | None = UNSET
+    findings: list[dict[str, Any]] = UNSET
+    triage: dict[str, Any] = UNSET
+    amount_due: str | None = UNSET
+    specialist_email: str | None = UNSET
+    declined_by: list[str] = UNSET
+    pending_extra: dict[str, Any] = UNSET
+    parent_ref: str | None = UNSET
+    completed_at: datetime | None = UNSET
+    paid_at: datetime | None = UNSET
+    report_due_at: datetime | None = UNSET
+    report_sent_at: datetime | None = UNSET
+    closed_at: datetime | None = UNSET
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not UNSET}
+
+    def set(self, **columns: Any) -> "CasePatch":
+        return replace(self, **columns)
+
+    def __bool__(self) -> bool:
+        return bool(self.as_dict())
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything the store knows that one decision needs, read in one place (store/facts.py)."""
+
+    by_thread: CaseView | None = None           # a case whose outgoing Message-ID the mail cites
+    by_reference: CaseView | None = None        # the first case named by a ref in subject or body
+    sender_open: tuple[CaseView, ...] = ()      # the sender's open cases awaiting documents
+    parents: dict[str, CaseView] = field(default_factory=dict)   # cases the candidates update, by ref
+    specialist_loads: dict[str, int] = field(default_factory=dict)   # specialist -> cases with_specialist
+    replies_today: dict[str, int] = field(default_factory=dict)      # address -> automatic replies, 24 h
+    next_ref: str = ""                          # the ref a new case would get
+
+
 @dataclass(frozen=True)
 class Decision:
     """Everything one inbound message changes; printable by `replay --dry-run`."""
 
-    disposition: str                   # filed | automatic | stranger | quarantined | duplicate
+    disposition: Disposition
     case_ref: str | None               # existing case, or None with new_case / no case
     new_case: bool
-    routed_by: str                     # thread | reference | sender | new | none
-    sender_role: str                   # requestor | patient | triage | specialist | admin | stranger
-    state_before: str | None
-    state_after: str | None
+    routed_by: str                     # thread | reference | sender | new | update | "" (a command)
+    sender_role: Role
+    state_before: State | None
+    state_after: State | None
     language: str
     form: dict[str, str]
     consent: dict[str, str]
@@ -110,11 +171,13 @@ class Decision:
     replies: tuple[ReplySpec, ...]
     events: tuple[tuple[str, dict[str, Any]], ...]
     reason: str = ""                   # why (automatic reason, quarantine cause)
-    case_updates: dict[str, Any] = field(default_factory=dict)  # column -> new value
+    patch: CasePatch = field(default_factory=CasePatch)   # what the case row becomes
     payment: dict[str, Any] | None = None   # a payment to record: amount, by, expected
     command: str = ""                  # the command acted on (or refused), for the timeline
+    filed: tuple[str, ...] = ()        # digests of the attachments that become case documents
 
     def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = asdict(replace(self, patch=CasePatch()))
+        data["patch"] = self.patch.as_dict()
         data["findings"] = [f.as_dict() for f in self.findings]
         return data

@@ -6,8 +6,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from mailbot.rulebook.models import Rulebook
+from mailbot.rulebook.models import Rulebook, fold
 from mailbot.workflow.model import CaseView
+from mailbot.workflow.transitions import Role
 
 
 def ref_pattern(prefix: str) -> re.Pattern[str]:
@@ -49,27 +50,24 @@ def choose_case(c: Candidates, *, carries_form_for_other_patient: bool) -> Route
     return Route(None, "new")
 
 
-def sender_role(address: str, case: CaseView | None, rulebook: Rulebook) -> str:
+def sender_role(address: str, case: CaseView | None, rulebook: Rulebook) -> Role:
     """The sender's role on the case: staff roles first (by rules), then the case's parties."""
     address = address.lower()
     staff = rulebook.staff
     if any(m.email.lower() == address for m in staff.admins):
-        return "admin"
+        return Role.ADMIN
     if any(m.email.lower() == address for m in staff.triage):
-        return "triage"
+        return Role.TRIAGE
     if any(m.email.lower() == address for m in staff.specialists):
-        return "specialist"
-    if case is None:
-        return "requestor"
-    if address == case.requestor_email.lower():
-        return "requestor"
+        return Role.SPECIALIST
+    if case is None or address == case.requestor_email.lower():
+        return Role.REQUESTOR
     if case.patient_email and address == case.patient_email:
-        return "patient"
-    return "stranger"
+        return Role.PATIENT
+    return Role.STRANGER
 
 
 def form_names_other_patient(form: dict[str, str], case: CaseView) -> bool:
-    from mailbot.forms import fold
     new, old = fold(form.get("patient_name", "")), fold(case.form.get("patient_name", ""))
     return bool(new and old and new != old)
 

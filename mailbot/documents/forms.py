@@ -7,9 +7,10 @@ Pure. Field names are fixed (the README lists them); the label variants let a pa
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
+
+from mailbot.rulebook.models import fold
 
 REQUEST_FIELDS = (
     "patient_name", "patient_birth_date", "patient_email", "requestor_name", "requestor_email",
@@ -77,13 +78,6 @@ _VALUE_ALIASES = {
         "radiotherapy": "radiotherapy", "radioterapia": "radiotherapy", "radioterapico": "radiotherapy",
     },
 }
-
-
-def fold(text: str) -> str:
-    """Lower case, accents stripped, runs of non-alphanumerics -> one space."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
-    return re.sub(r"[^a-z0-9@.]+", " ", text).strip()
 
 
 def _clean_value(field: str, value: str) -> str:
@@ -193,3 +187,10 @@ def form_problems(form: dict[str, str]) -> list[tuple[str, str]]:
         if form.get(field) and form[field] not in allowed:
             problems.append((field, "invalid_choice"))
     return problems
+
+
+def requestor_name(form: dict[str, str]) -> str:
+    """Whom to greet: the requestor's name, else the patient's when the patient writes, else ""."""
+    if form.get("requestor_name"):
+        return form["requestor_name"]
+    return form.get("patient_name", "") if form.get("requestor_role") == "patient" else ""

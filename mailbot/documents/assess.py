@@ -2,18 +2,44 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from mailbot.documents.classify import classify
 from mailbot.documents.inspect import inspect_document
 from mailbot.documents.naming import check_name
-from mailbot.forms import CONSENT_FIELDS, fields_from_acroform, looks_like_consent_form, looks_like_request_form
+from mailbot.documents.forms import CONSENT_FIELDS, fields_from_acroform, looks_like_consent_form, looks_like_request_form
 from mailbot.parse import Attachment
 from mailbot.rulebook.models import Rulebook
-from mailbot.store.files import sha256
-from mailbot.workflow.model import AssessedAttachment
+
+
+@dataclass(frozen=True)
+class AssessedAttachment:
+    """One attachment after inspection, classification and the naming check."""
+
+    filename: str
+    sha256: str
+    size: int
+    kind: str
+    pages: int
+    has_text: bool
+    problem: str | None          # inspection problem (not_pdf, encrypted, broken, empty, too_large)
+    doc_types: tuple[str, ...]
+    name_ok: bool
+    name_reason: str | None
+    suggestion: str | None
+    form_fields: dict[str, str]  # request-form fields read from its AcroForm
+    consent_fields: dict[str, str]
+    detail: str = ""
+    duplicate: bool = False      # the case already has this exact file
+    active_content: tuple[str, ...] = ()  # a warning for the staff, not a problem: still usable
+
+    @property
+    def usable(self) -> bool:
+        return self.problem is None and self.name_ok and not self.duplicate
 
 
 def assess(att: Attachment, rulebook: Rulebook, *, max_bytes: int, known_hashes: frozenset[str]) -> AssessedAttachment:
-    digest = sha256(att.data)
+    digest = att.sha256
     ins = inspect_document(att.filename, att.data, max_bytes=max_bytes)
     form_fields: dict[str, str] = {}
     consent_fields: dict[str, str] = {}

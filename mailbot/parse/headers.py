@@ -12,7 +12,7 @@ import email.utils
 import re
 from datetime import datetime, timezone
 
-from mailbot.mime_text import decode_header_text, decode_rfc2047, to_raw_bytes, undo_8bit
+from mailbot.parse.text import decode_header_text, decode_rfc2047, to_raw_bytes, undo_8bit
 
 _ADDR_SPEC = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
 _ADDRESS_HEADERS = ("from", "to", "cc", "reply-to", "date")
@@ -30,27 +30,7 @@ def _addr_tokens(text: str) -> list[str]:
 
 def addresses_and_date(raw_headers: dict[str, list[str]], defects: list[str]):
     """(from_name, from_addr, reply_to, to, cc, date) via mail-parser, stdlib as fallback."""
-    mp = None
-    block = b"".join(
-        name.encode("ascii") + b": " + re.sub(rb"\r?\n|\r", b"", to_raw_bytes(value)) + b"\n"
-        for name in _ADDRESS_HEADERS
-        for value in raw_headers.get(name, ())
-    )
-    if block:
-        try:
-            import mailparser
-
-            mp = mailparser.parse_from_bytes(block + b"\n")
-        except Exception as exc:
-            defects.append(f"mail-parser failed on address headers ({type(exc).__name__})")
-
-    partly_bad: set[str] = set()   # headers where mail-parser had to drop a member
-    try:
-        for diag in (getattr(mp, "address_header_defects", None) or []) if mp else []:
-            if isinstance(diag, dict) and not diag.get("recovered", True):
-                partly_bad.add(str(diag.get("header", "")).lower())
-    except Exception:
-        pass
+    mp, partly_bad = _mail_parser_view(raw_headers, defects)
 
     def mp_list(attr: str) -> list[tuple[str, str]]:
         try:
@@ -73,10 +53,42 @@ def addresses_and_date(raw_headers: dict[str, list[str]], defects: list[str]):
             defects.append(f"unreadable address in {header.title()}")
         return list({a: (n, a) for n, a in reversed(found)}.values())[::-1]
 
-    # From
+    from_name, from_addr = _sender(addresses("from_", "from"), raw_headers.get("from", ()), defects)
+    reply = addresses("reply_to", "reply-to")
+    to = tuple(a for _, a in addresses("to", "to"))
+    cc = tuple(a for _, a in addresses("cc", "cc"))
+    return from_name, from_addr, (reply[0][1] if reply else ""), to, cc, _date(mp, raw_headers, defects)
+
+
+def _mail_parser_view(raw_headers: dict[str, list[str]], defects: list[str]):
+    """mail-parser over a message of the address headers only (or None), and the headers where
+    it had to drop a member."""
+    mp = None
+    block = b"".join(
+        name.encode("ascii") + b": " + re.sub(rb"\r?\n|\r", b"", to_raw_bytes(value)) + b"\n"
+        for name in _ADDRESS_HEADERS
+        for value in raw_headers.get(name, ())
+    )
+    if block:
+        try:
+            import mailparser
+
+            mp = mailparser.parse_from_bytes(block + b"\n")
+        except Exception as exc:
+            defects.append(f"mail-parser failed on address headers ({type(exc).__name__})")
+    partly_bad: set[str] = set()
+    try:
+        for diag in (getattr(mp, "address_header_defects", None) or []) if mp else []:
+            if isinstance(diag, dict) and not diag.get("recovered", True):
+                partly_bad.add(str(diag.get("header", "")).lower())
+    except Exception:
+        pass
+    return mp, partly_bad
+
+
+def _sender(senders: list[tuple[str, str]], from_values, defects: list[str]) -> tuple[str, str]:
+    """(display name, address) of From; an address alone recovered from a malformed header."""
     from_name = from_addr = ""
-    from_values = raw_headers.get("from", ())
-    senders = addresses("from_", "from")
     if senders:
         from_name, from_addr = senders[0]
         if from_values and any(ord(c) > 127 for c in from_values[0]):
@@ -91,11 +103,11 @@ def addresses_and_date(raw_headers: dict[str, list[str]], defects: list[str]):
     from_name = decode_header_text(from_name).strip(" \"'")
     if from_name.lower() == from_addr:
         from_name = ""
+    return from_name, from_addr
 
-    reply = addresses("reply_to", "reply-to")
-    to = tuple(a for _, a in addresses("to", "to"))
-    cc = tuple(a for _, a in addresses("cc", "cc"))
 
+def _date(mp, raw_headers: dict[str, list[str]], defects: list[str]) -> datetime | None:
+    """Date as aware UTC: mail-parser's reading, else the stdlib's, else None."""
     date = None
     try:
         date = getattr(mp, "date", None) if mp else None
@@ -108,10 +120,8 @@ def addresses_and_date(raw_headers: dict[str, list[str]], defects: list[str]):
             date = None
             defects.append("unparseable Date")
     if isinstance(date, datetime):
-        date = date.replace(tzinfo=timezone.utc) if date.tzinfo is None else date.astimezone(timezone.utc)
-    else:
-        date = None
-    return from_name, from_addr, (reply[0][1] if reply else ""), to, cc, date
+        return date.replace(tzinfo=timezone.utc) if date.tzinfo is None else date.astimezone(timezone.utc)
+    return None
 
 
 def _stdlib_name(raw_value: str, addr: str) -> str:

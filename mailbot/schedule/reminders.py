@@ -7,7 +7,7 @@ from typing import Any
 
 from mailbot.rulebook.models import Rulebook
 from mailbot.workflow.model import CaseView, ReplySpec
-from mailbot.workflow.staff import staff_language, find_staff, admin_notices, case_context
+from mailbot.workflow.context import admin_notices, case_context, find_staff, staff_language
 
 
 def missing_titles(findings: list[dict[str, Any]], rulebook: Rulebook, language: str) -> list[str]:

@@ -8,8 +8,8 @@ Division of labour, and why:
   flattens forwarded ``message/rfc822`` parts into the top level (with a random ``.txt``
   name for the forward itself), hands back attachment payloads as base64 text that does not
   always decode, and raises ``AttributeError`` on some multipart/report bounces (sendgrid).
-  The walk lives in :mod:`mailbot.mime_tree`.
-* Subjects and other unstructured headers are decoded here (:mod:`mailbot.mime_text`):
+  The walk lives in :mod:`mailbot.parse.tree`.
+* Subjects and other unstructured headers are decoded here (:mod:`mailbot.parse.text`):
   mail-parser drops undeclared 8-bit Latin-1 characters ("café" -> "caf").
 * mail-parser *is* used for what it does well and where its failures are visible: the
   address headers (From, To, Cc, Reply-To: its scanner recovers good members of a damaged
@@ -17,7 +17,7 @@ Division of labour, and why:
   RFC 5322 forms and returns an aware UTC datetime).  It is fed a synthetic message made of
   those five headers only, so the body cannot trip it; when it raises or yields nothing the
   stdlib (``email.utils``) is the fallback, and an unreadable From becomes ``""`` plus a
-  ``defects`` entry (:mod:`mailbot.mime_addresses`).
+  ``defects`` entry (:mod:`mailbot.parse.headers`).
 """
 
 from __future__ import annotations
@@ -25,14 +25,20 @@ from __future__ import annotations
 import email
 import email.message
 import email.parser
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.policy import compat32
 
-from mailbot import mime_tree
-from mailbot.mime_addresses import addresses_and_date
-from mailbot.mime_text import decode_header_text, to_raw_bytes
+from mailbot.parse import tree as mime_tree
+from mailbot.parse.headers import addresses_and_date
+from mailbot.parse.text import decode_header_text, to_raw_bytes
+
+
+def sha256(data: bytes) -> str:
+    """The content address of a file or message (the store files bytes under it)."""
+    return hashlib.sha256(data).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,11 @@ class Attachment:
     content_type: str        # as declared by the sender, lower case ("application/pdf")
     data: bytes              # decoded payload
     from_forwarded: bool = False  # came from inside a forwarded message/rfc822 part
+    sha256: str = ""         # of `data`; computed once, here, and carried everywhere after
+
+    def __post_init__(self) -> None:
+        if not self.sha256:
+            object.__setattr__(self, "sha256", sha256(self.data))
 
 
 @dataclass(frozen=True)
@@ -111,17 +122,32 @@ def _prepare(raw: object, defects: list[str]) -> bytes:
     return data
 
 
-def _parse(data: bytes, defects: list[str]) -> ParsedMessage:
-    unreadable: list[str] = []
+def _read_mime(data: bytes, defects: list[str], unreadable: list[str]) -> email.message.Message:
+    """The MIME tree; when it cannot be built, the headers alone (the rest is named unreadable)."""
     try:
-        msg = email.message_from_bytes(data, policy=compat32)
+        return email.message_from_bytes(data, policy=compat32)
     except Exception as exc:  # e.g. RecursionError on absurd multipart nesting
         defects.append(f"MIME structure unreadable ({type(exc).__name__})")
         unreadable.append("the structure of the email (parts nested too deeply or damaged)")
         try:
-            msg = email.parser.BytesHeaderParser(policy=compat32).parsebytes(data)
+            return email.parser.BytesHeaderParser(policy=compat32).parsebytes(data)
         except Exception:
-            msg = email.message.Message()
+            return email.message.Message()
+
+
+def _attachments(msg: email.message.Message, unreadable: list[str]) -> tuple[tuple[Attachment, ...], list[str]]:
+    try:
+        found, walk_defects, walk_unreadable = mime_tree.attachments(msg)
+        unreadable.extend(walk_unreadable)
+    except Exception as exc:
+        found, walk_defects = [], [f"attachments unreadable ({type(exc).__name__})"]
+        unreadable.append("the attachments")
+    return tuple(Attachment(f.filename, f.content_type, f.data, f.from_forwarded) for f in found), walk_defects
+
+
+def _parse(data: bytes, defects: list[str]) -> ParsedMessage:
+    unreadable: list[str] = []
+    msg = _read_mime(data, defects, unreadable)
     raw_headers: dict[str, list[str]] = {}
     for name, value in msg.raw_items():
         raw_headers.setdefault(str(name).strip().lower(), []).append(value)
@@ -141,13 +167,7 @@ def _parse(data: bytes, defects: list[str]) -> ParsedMessage:
         if values:
             headers[name] = values[0] if name in _FIRST_ONLY else ", ".join(values)
 
-    try:
-        found, walk_defects, walk_unreadable = mime_tree.attachments(msg)
-        unreadable.extend(walk_unreadable)
-    except Exception as exc:
-        found, walk_defects = [], [f"attachments unreadable ({type(exc).__name__})"]
-        unreadable.append("the attachments")
-    attachments = tuple(Attachment(f.filename, f.content_type, f.data, f.from_forwarded) for f in found)
+    attachments, walk_defects = _attachments(msg, unreadable)
     try:
         text, body_defects = mime_tree.body_text(msg)
         defects.extend(body_defects)

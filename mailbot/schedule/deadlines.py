@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from mailbot.retention import RetentionPolicy, warning_due
-from mailbot.workdays import WorkCalendar
+from mailbot.schedule.retention import RetentionPolicy, warning_due
+from mailbot.schedule.workdays import WorkCalendar
 
 
 @dataclass(frozen=True)

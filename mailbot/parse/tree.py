@@ -17,7 +17,7 @@ import re
 from email.policy import compat32
 from typing import NamedTuple
 
-from mailbot.mime_text import (
+from mailbot.parse.text import (
     b64decode_lenient,
     clean_filename,
     decode_bytes,

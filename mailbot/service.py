@@ -1,0 +1,181 @@
+"""One message through the office: read it, load the facts, decide (pure), write, queue replies.
+
+    envelope = open_envelope(raw)            # parse + assess attachments, once (workflow/envelope)
+    facts = load_facts(session, envelope)    # every lookup a decision needs (store/facts)
+    decision = decide(envelope, facts, ...)  # pure (workflow/decide)
+    apply(session, decision)                 # the decision's writes, nothing else (store/apply)
+    queue(...)                               # rendered replies into the outbox, same transaction
+
+All of it in ONE transaction; nothing leaves the process (no mail sent, no IMAP move) until it
+is committed. `dry_run` stops after the decision and renders the replies: it writes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailbot.clock import Clock
+from mailbot.config import Config
+from mailbot.documents.blank_forms_cache import blank_form
+from mailbot.errors import MailbotError
+from mailbot.replies.render import Renderer
+from mailbot.rulebook.models import Rulebook
+from mailbot.schedule.workdays import WorkCalendar
+from mailbot.store import cases as case_store
+from mailbot.store.apply import Inbound, apply
+from mailbot.store.facts import case_facts, load_facts
+from mailbot.store.files import FileStore
+from mailbot.store.models import Case, Event, InboundMessage, OutboxMessage
+from mailbot.workflow.commands import Command
+from mailbot.workflow.decide import capped, staff_facts
+from mailbot.workflow.decide import decide as decide_message
+from mailbot.workflow.envelope import Envelope, dedup_key, open_envelope
+from mailbot.workflow.model import Decision, Office, ReplySpec
+from mailbot.workflow.staff import decide_command
+from mailbot.workflow.transitions import Disposition, Role, table_templates
+
+__all__ = ["CaseNotFound", "Intake", "Outcome", "dedup_key", "office_of"]
+
+
+class CaseNotFound(MailbotError):
+    """No case has that reference."""
+
+
+@dataclass
+class Outcome:
+    """What happened to one message; `replies` are (recipients, subject, raw) as queued."""
+
+    disposition: str
+    case_ref: str | None
+    decision: Decision | None
+    replies: list[tuple[list[str], str, bytes]] = field(default_factory=list)
+    already_done: bool = False
+
+
+def office_of(config: Config, rulebook: Rulebook) -> Office:
+    off, pay, security = config.office, config.payment, config.security
+    return Office(name=off.name, address=off.address, languages=tuple(off.languages),
+                  triage_working_days=config.reminders.triage_working_days,
+                  report_working_days=config.reminders.report_working_days,
+                  payment={"beneficiary": pay.beneficiary, "iban": pay.iban, "bic": pay.bic},
+                  case_prefix=off.case_prefix, max_attachment_bytes=off.max_attachment_mb * 1024 * 1024,
+                  max_replies_per_day=off.max_replies_per_address_per_day, zone=off.zone,
+                  calendar=WorkCalendar.from_rulebook(rulebook),
+                  require_authenticated_staff=security.require_authenticated_staff,
+                  authserv_id=security.authserv_id)
+
+
+class Intake:
+    def __init__(self, config: Config, rulebook: Rulebook, sessions: sessionmaker[Session], files: FileStore,
+                 renderer: Renderer, clock: Clock):
+        self.config = config
+        self.rulebook = rulebook
+        self.sessions = sessions
+        self.files = files
+        self.renderer = renderer
+        self.clock = clock
+        self.office = office_of(config, rulebook)
+        staff = (*rulebook.staff.triage, *rulebook.staff.specialists, *rulebook.staff.admins)
+        languages = dict.fromkeys([*self.office.languages, *(lang for m in staff for lang in m.languages)])
+        renderer.check_templates(table_templates(), tuple(languages))
+
+    # -- the public steps --------------------------------------------------------------------
+    def process(self, raw: bytes, *, dry_run: bool = False) -> Outcome:
+        envelope = open_envelope(raw, self.rulebook, self.office)
+        with self.sessions() as session:
+            if session.execute(select(InboundMessage.id).where(
+                    InboundMessage.dedup_key == envelope.dedup_key)).first():
+                return Outcome(Disposition.DUPLICATE, None, None, already_done=True)
+            now = self.clock.now()
+            facts = load_facts(session, envelope, case_prefix=self.office.case_prefix, now=now, zone=self.office.zone)
+            decision = decide_message(envelope, facts, self.rulebook, self.office, now)
+            if dry_run:
+                return self._preview(decision, envelope, facts.next_ref, now)
+            outcome = self._commit(session, decision, _inbound(envelope), now)
+            session.commit()
+            return outcome
+
+    def record_payment(self, ref: str, amount: str | None, *, by: str = "cli") -> Outcome:
+        """`mailbot payment REF [--amount X]`: the same decision as an admin's PAID email."""
+        now = self.clock.now()
+        text = f"PAID {amount}" if amount else "PAID"
+        with self.sessions() as session:
+            case = case_store.by_ref(session, ref)
+            if case is None:
+                raise CaseNotFound(f"no case {ref}")
+            facts = case_facts(session, case, now=now)
+            view = facts.by_reference
+            decision = decide_command("", (), view, Role.ADMIN, Command("PAID", (amount,) if amount else (), "", text),
+                                      self.rulebook, self.office, staff_facts(view, facts, self.rulebook, self.office, now),
+                                      tuple((d.sha256, d.filename) for d in view.documents if d.usable))
+            decision = capped(decision, facts.replies_today, self.office.max_replies_per_day)
+            inbound = Inbound(dedup_key=f"{by}:{ref}:{now.isoformat()}", raw=text.encode())
+            outcome = self._commit(session, decision, inbound, now)
+            session.commit()
+            return outcome
+
+    # -- writing ---------------------------------------------------------------------------------
+    def _commit(self, session: Session, d: Decision, inbound: Inbound, now: datetime) -> Outcome:
+        case, _row = apply(session, self.files, d, inbound, now, case_prefix=self.office.case_prefix,
+                           zone=self.office.zone)
+        if case is None:
+            return Outcome(d.disposition, None, d)
+        outcome = Outcome(d.disposition, case.ref, d)
+        for i, spec in enumerate(d.replies):
+            outcome.replies.append(self.queue(session, spec, case, now, self._message_id(case.ref, inbound, i),
+                                              in_reply_to=inbound.message_id, references=inbound.references,
+                                              local=inbound.files))
+        return outcome
+
+    def _preview(self, d: Decision, envelope: Envelope, next_ref: str, now: datetime) -> Outcome:
+        """What `replay --dry-run` shows: the decision and its rendered replies; nothing written."""
+        ref = d.case_ref or (next_ref if d.new_case else None)
+        outcome = Outcome(d.disposition, ref, d)
+        if ref is None:
+            return outcome
+        inbound = _inbound(envelope)
+        for i, spec in enumerate(d.replies):
+            rendered = self._render(spec, ref, now, self._message_id(ref, inbound, i), inbound.message_id,
+                                    inbound.references, inbound.files)
+            outcome.replies.append((list(spec.to), rendered.subject, rendered.raw))
+        return outcome
+
+    def _message_id(self, ref: str, inbound: Inbound, i: int) -> str:
+        stem = hashlib.sha256(inbound.dedup_key.encode()).hexdigest()[:12]
+        return f"<{ref}.{stem}.{i}@{self.office.domain}>"
+
+    def queue(self, session: Session, spec: ReplySpec, case: Case, now, message_id: str, *, in_reply_to: str = "",
+              references: tuple[str, ...] = (), local: dict[str, bytes] | None = None
+              ) -> tuple[list[str], str, bytes]:
+        """Render one ReplySpec and add it to the outbox (in the caller's transaction)."""
+        rendered = self._render(spec, case.ref, now, message_id, in_reply_to, references, local)
+        session.add(OutboxMessage(
+            case_id=case.id, message_id=message_id, purpose=spec.purpose, sender=self.office.address,
+            recipients=list(spec.to), subject=rendered.subject, raw=rendered.raw, status="queued",
+            next_attempt_at=now, created_at=now))
+        session.add(Event(case_id=case.id, at=now, kind="reply_queued",
+                          detail={"purpose": spec.purpose, "to": list(spec.to), "message_id": message_id}))
+        return list(spec.to), rendered.subject, rendered.raw
+
+    def _render(self, spec: ReplySpec, ref: str, now, message_id: str, in_reply_to: str,
+                references: tuple[str, ...], local: dict[str, bytes] | None):
+        attachments = [(self.rulebook.blank_form_filename(form, spec.language), blank_form(form, spec.language))
+                       for form in spec.blank_forms]
+        for digest, filename in spec.documents:
+            data = (local or {}).get(digest)
+            attachments.append((filename, data if data is not None else self.files.get(digest)))
+        return self.renderer.render(spec, case_ref=ref, message_id=message_id, date=now, in_reply_to=in_reply_to,
+                                    references=references, attachments=attachments)
+
+
+def _inbound(envelope: Envelope) -> Inbound:
+    msg = envelope.message
+    return Inbound(dedup_key=envelope.dedup_key, raw=envelope.raw, message_id=msg.message_id,
+                   from_addr=msg.from_addr, defects=msg.defects, unreadable_parts=tuple(msg.unreadable_parts),
+                   files=envelope.data(),
+                   references=msg.references)

@@ -1,0 +1,306 @@
+"""What each transition of the table does, and the one engine that runs a row. Pure.
+
+An effect is a small function of the `Builder` (the case, the command, the facts): it adds
+column changes, events and replies. `perform` moves the state, stamps the row's time columns
+and runs the row's effects in order; the templates an effect sends must be named in its row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Callable
+
+from mailbot.rulebook.models import Rulebook, StaffMember
+from mailbot.workflow.assignment import choose_specialist
+from mailbot.workflow.commands import Command
+from mailbot.workflow.context import admin_notices, case_context, find_staff, staff_language
+from mailbot.workflow.model import CaseView, Office, ReplySpec
+from mailbot.workflow.pricing import money, quote
+from mailbot.workflow.transitions import ENGINE_TEMPLATES, State, Transition
+
+
+@dataclass(frozen=True)
+class StaffFacts:
+    """What a staff decision needs beyond the case: the time, loads and deadlines."""
+
+    now: datetime
+    open_cases: dict[str, int]              # specialist email -> cases with_specialist
+    report_due: datetime | None = None      # 5 working days from now (for routing)
+    previous_specialist: str | None = None  # for an update: who wrote the earlier report
+    is_update_same_specialist: bool = False
+
+
+@dataclass(frozen=True)
+class IntakeData:
+    """What the intake worked out for one message from a party (workflow/intake.py)."""
+
+    reply_to: tuple[str, ...]
+    language: str
+    context: dict[str, Any]                 # for the requestor's reply
+    triage_context: Callable[[str], dict[str, Any]]   # per triage doctor's language
+    usable_documents: tuple[tuple[str, str], ...]      # every usable (sha256, filename) on the case
+    fresh_documents: tuple[tuple[str, str], ...]       # usable ones that came with this message
+    active_files: tuple[str, ...] = ()      # fresh usable files with active content, to warn the staff
+    forms_needed: tuple[str, ...] = ()
+    ask_purpose: str = "requestor/missing_documents"
+    report_due_if_restarted: datetime | None = None
+
+
+class Builder:
+    """Collects one decision's column changes, events and replies."""
+
+    def __init__(self, case: CaseView | None, role: str, sender: str, rulebook: Rulebook, office: Office, *,
+                 first_event: tuple[str, dict[str, Any]], facts: StaffFacts | None = None,
+                 command: Command | None = None):
+        """`case` is None for a case still to be opened (the NEW rows of the table)."""
+        self.case, self.role, self.sender, self.rulebook, self.office = case, role, sender, rulebook, office
+        self.facts, self.command = facts, command
+        self.replies: list[ReplySpec] = []
+        self.events: list[tuple[str, dict[str, Any]]] = [first_event]
+        self.updates: dict[str, Any] = {}
+        self.state: State | None = case.state if case is not None else None
+        self.payment: dict[str, Any] | None = None
+        self.allowed: tuple[str, ...] = ENGINE_TEMPLATES
+        self.intake: IntakeData | None = None
+        self.report_documents: tuple[tuple[str, str], ...] = ()
+        self.case_documents: tuple[tuple[str, str], ...] = ()
+
+    def ctx(self, language: str, **extra) -> dict[str, Any]:
+        return {**case_context(self.case, self.rulebook, language, self.office.name), **extra}
+
+    def send(self, spec: ReplySpec) -> None:
+        if spec.purpose not in self.allowed:
+            raise ValueError(f"template {spec.purpose} is not named in its transition's row")
+        self.replies.append(spec)
+
+    def to_requestor(self, purpose: str, documents: tuple[tuple[str, str], ...] = (), **extra) -> None:
+        self.send(ReplySpec(purpose, (self.case.requestor_email,), self.case.language,
+                            self.ctx(self.case.language, **extra), documents=documents))
+
+    def to_member(self, member: StaffMember, purpose: str, documents=(), **extra) -> None:
+        lang = staff_language(member)
+        self.send(ReplySpec(purpose, (str(member.email),), lang, self.ctx(lang, doctor_name=member.name, **extra),
+                            documents=documents, auto_submitted="auto-generated"))
+
+    def alert(self, kind: str, **extra) -> None:
+        self.events.append(("admin_alert", {"kind": kind, **{k: v for k, v in extra.items() if k != "line"}}))
+        for spec in admin_notices(self.rulebook, kind, {}):   # each admin in their own language
+            self.send(replace(spec, context=self.ctx(spec.language, **extra, kind=kind)))
+
+    def move(self, state: str) -> None:
+        self.events.append(("state_changed", {"from": self.state, "to": state}))
+        self.state = state
+
+
+def perform(b: Builder, transition: Transition, now: datetime) -> None:
+    """The engine: one row of the table applied to the builder."""
+    b.allowed = (*transition.templates, *ENGINE_TEMPLATES)
+    if transition.next_state is not None and transition.next_state != b.state:
+        b.move(transition.next_state)
+    for column in transition.stamps:
+        b.updates[column] = now
+    for name in transition.effects:
+        EFFECTS[name](b)
+
+
+# -- staff commands ------------------------------------------------------------------------------
+
+def approve(b: Builder) -> None:
+    consultation, specialty = None, None
+    for word in b.command.args:
+        if word in ("surgical", "oncological", "cardio_oncological", "radiotherapy"):
+            consultation = word
+        else:
+            specialty = word
+    q = quote(b.rulebook, is_update_same_specialist=b.facts.is_update_same_specialist,
+              courier=b.case.form.get("delivery") == "courier")
+    b.updates["triage"] = {**b.case.triage, "approved_by": b.sender, "approved_at": b.facts.now.isoformat(),
+                           "consultation_type": consultation or b.case.form.get("consultation_type", ""),
+                           "specialty": specialty or ""}
+    b.updates["amount_due"] = money(q.total)
+    p = b.office.payment
+    b.to_requestor("requestor/payment_request", amount=money(q.total), currency=q.currency,
+                   lines=[{"item": line.item, "amount": money(line.amount)} for line in q.lines],
+                   beneficiary=p["beneficiary"], iban=p["iban"], bic=p["bic"],
+                   report_days=b.office.report_working_days)
+
+
+def triage_missing(b: Builder) -> None:
+    b.updates["triage"] = {**b.case.triage, "missing": list(b.command.args), "asked_by": b.sender}
+    b.to_requestor("requestor/more_documents_requested", items=list(b.command.args), asked_by="triage")
+
+
+def specialist_missing(b: Builder) -> None:
+    """The case stays with the specialist; the report deadline restarts when the documents come."""
+    b.updates["triage"] = {**b.case.triage, "specialist_missing": list(b.command.args)}
+    b.to_requestor("requestor/more_documents_requested", items=list(b.command.args), asked_by="specialist")
+
+
+def reject(b: Builder) -> None:
+    b.updates["triage"] = {**b.case.triage, "rejected_by": b.sender, "reason": b.command.text}
+    b.to_requestor("requestor/rejected", reason=b.command.text)
+
+
+def record_payment(b: Builder) -> None:
+    expected = Decimal(b.case.amount_due or "0")
+    amount = Decimal(b.command.args[0]) if b.command.args else expected
+    b.payment = {"amount": money(amount), "expected": money(expected), "by": b.sender or "cli"}
+    if amount != expected:
+        b.alert("payment_mismatch", amount=money(amount), expected=money(expected))
+
+
+def decline(b: Builder) -> None:
+    declined = (*b.case.declined_by, b.sender.lower())
+    b.updates["declined_by"] = list(declined)
+    b.events.append(("specialist_declined", {"specialist": b.sender, "reason": b.command.text}))
+
+
+def route_to_specialist(b: Builder) -> None:
+    """The next specialist with room (after a DECLINE, not those who declined); admins when none."""
+    case, facts = b.case, b.facts
+    excluded = tuple(b.updates.get("declined_by", case.declined_by))
+    member = choose_specialist(b.rulebook, condition_id=case.condition_id, specialty=case.triage.get("specialty"),
+                               language=case.language, open_cases=facts.open_cases, excluded=excluded,
+                               previous=facts.previous_specialist)
+    if member is None:
+        b.updates["specialist_email"] = None
+        b.alert("no_specialist", declined_by=", ".join(excluded))
+        return
+    b.updates["specialist_email"] = str(member.email).lower()
+    b.updates["report_due_at"] = facts.report_due
+    b.events.append(("specialist_assigned", {"specialist": str(member.email)}))
+    due, documents = facts.report_due, b.case_documents
+    b.to_member(member, "specialist/new_case", documents=documents,
+                due_date=due.date().isoformat() if due else "", documents_list=[f for _, f in documents],
+                report_days=b.office.report_working_days)
+
+
+def propose_extra(b: Builder) -> None:
+    extras = b.rulebook.pricing.extras
+    item = extra_for(b.command.text, b.rulebook)
+    price = money(extras[item].amount) if item else ""
+    title = extras[item].title.get(b.case.language) if item else ""
+    b.updates["pending_extra"] = {"what": b.command.text, "item": item or "", "price": price,
+                                  "specialist": b.sender.lower()}
+    b.to_requestor("requestor/extra_proposal", what=b.command.text, item_title=title, price=price,
+                   currency=b.rulebook.pricing.currency)
+
+
+def extra_for(text: str, rulebook: Rulebook) -> str | None:
+    """The priced extra a CONSULT line asks for: the first whose keywords (or id) occur in it,
+    else the first extra listed; None when pricing.toml lists none."""
+    extras = rulebook.pricing.extras
+    words = text.lower()
+    for item_id, item in extras.items():
+        if any(k.lower() in words for k in (item_id.replace("_", " "), *item.keywords)):
+            return item_id
+    return next(iter(extras), None)
+
+
+def answer_extra(b: Builder) -> None:
+    pending = b.case.pending_extra
+    if not pending:
+        return   # a bare YES/NO with nothing proposed: filed only
+    accepted = b.command.verb == "YES"
+    b.updates["pending_extra"] = {}
+    b.events.append(("extra_answered", {"accepted": accepted, "item": pending.get("item")}))
+    specialist = find_staff(b.rulebook, pending.get("specialist", "")) if pending.get("specialist") else None
+    if specialist is not None:
+        b.to_member(specialist, "specialist/extra_answer", accepted=accepted, what=pending.get("what", ""),
+                    price=pending.get("price", ""))
+    b.to_requestor("requestor/extra_answer_noted", accepted=accepted, what=pending.get("what", ""),
+                   price=pending.get("price", ""))
+
+
+def cancel(b: Builder) -> None:
+    state = b.case.state
+    b.to_requestor("requestor/cancelled", previous_state=state)
+    if state == State.IN_TRIAGE:
+        for doctor in b.rulebook.staff.triage:
+            b.to_member(doctor, "staff/case_cancelled")
+    if state == State.WITH_SPECIALIST and b.case.specialist_email:
+        member = find_staff(b.rulebook, b.case.specialist_email)
+        if member is not None:
+            b.to_member(member, "staff/case_cancelled")
+
+
+def deliver_report(b: Builder) -> None:
+    """To the requestor and the patient; to a referring physician only with the patient's consent."""
+    form, report = b.case.form, b.report_documents
+    recipients: list[str] = []
+    physician_requested = form.get("requestor_role") == "referring_physician"
+    if not physician_requested or form.get("share_with_referring_physician") == "yes":
+        recipients.append(b.case.requestor_email)
+    patient = b.case.patient_email
+    if patient and patient not in recipients:
+        recipients.append(patient)
+    b.events.append(("report_received", {"files": [f for _, f in report]}))
+    if not recipients:
+        b.alert("report_no_recipient")
+        return
+    for address in recipients:
+        b.send(ReplySpec("requestor/report", (address,), b.case.language, b.ctx(b.case.language), documents=report))
+    if form.get("delivery") == "courier":
+        b.alert("courier_delivery")
+
+
+# -- ordinary mail from the case's parties --------------------------------------------------------
+
+def acknowledge_complete(b: Builder) -> None:
+    i = b.intake
+    b.send(ReplySpec("requestor/case_complete", i.reply_to, i.language, i.context))
+
+
+def send_to_triage(b: Builder) -> None:
+    i = b.intake
+    for doctor in b.rulebook.staff.triage:
+        lang = staff_language(doctor)
+        b.send(ReplySpec("triage/new_case", (str(doctor.email),), lang, {**i.triage_context(lang),
+                         "doctor_name": doctor.name}, documents=i.usable_documents, auto_submitted="auto-generated"))
+    if not b.rulebook.staff.triage:
+        b.events.append(("alert", {"what": "no triage doctor in staff.toml"}))
+
+
+def ask_for_documents(b: Builder) -> None:
+    i = b.intake
+    b.send(ReplySpec(i.ask_purpose, i.reply_to, i.language, i.context, blank_forms=i.forms_needed))
+
+
+def acknowledge(b: Builder) -> None:
+    i = b.intake
+    b.send(ReplySpec("requestor/received", i.reply_to, i.language, {**i.context, "state": b.case.state}))
+
+
+def forward_to_specialist(b: Builder) -> None:
+    """New usable files for the case's specialist; what they asked for restarts the report deadline."""
+    i, case = b.intake, b.case
+    member = next((m for m in b.rulebook.staff.specialists
+                   if str(m.email).lower() == (case.specialist_email or "")), None)
+    if not i.fresh_documents or member is None:
+        return
+    asked = case.triage.get("specialist_missing")
+    due = i.report_due_if_restarted
+    restart = bool(asked) and due is not None
+    if restart:
+        b.updates["report_due_at"] = due
+        b.updates["triage"] = {k: v for k, v in case.triage.items() if k != "specialist_missing"}
+        b.events.append(("report_deadline_restarted", {"due": due.isoformat()}))
+    b.send(ReplySpec("specialist/more_documents", (str(member.email),), staff_language(member),
+                     {"office_name": b.office.name, "doctor_name": member.name,
+                      "files": [f for _, f in i.fresh_documents], "asked": list(asked or []),
+                      "active_files": list(i.active_files),
+                      "due_date": due.date().isoformat() if restart else ""},
+                     documents=i.fresh_documents, auto_submitted="auto-generated"))
+
+
+def say_closed(b: Builder) -> None:
+    i = b.intake
+    b.send(ReplySpec("requestor/case_closed", i.reply_to, i.language, {**i.context, "state": b.case.state}))
+
+
+EFFECTS: dict[str, Callable[[Builder], None]] = {f.__name__: f for f in (
+    approve, triage_missing, specialist_missing, reject, record_payment, decline, route_to_specialist,
+    propose_extra, answer_extra, cancel, deliver_report, acknowledge_complete, send_to_triage,
+    ask_for_documents, acknowledge, forward_to_specialist, say_closed)}

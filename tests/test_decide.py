@@ -1,0 +1,85 @@
+"""The whole decision as a pure function: decide(envelope, facts, rulebook, office, now), with the
+facts written by hand, no database, no server."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from email.message import EmailMessage
+from zoneinfo import ZoneInfo
+
+from mailbot.rulebook import default_rules_dir, load_rulebook
+from mailbot.schedule.workdays import WorkCalendar
+from mailbot.workflow.decide import decide
+from mailbot.workflow.envelope import open_envelope
+from mailbot.workflow.model import CaseView, Facts, Office, StoredDocument
+from pdf_factory import text_pdf
+
+RULES = load_rulebook(default_rules_dir())
+OFFICE = Office("Office", "so@hospital.example.org", ("en", "it"), zone=ZoneInfo("Europe/Rome"),
+                calendar=WorkCalendar.from_rulebook(RULES),
+                payment={"beneficiary": "H", "iban": "IT60X0542811101000000123456", "bic": "BPMOIT22XXX"})
+NOW = datetime(2026, 11, 23, 10, tzinfo=timezone.utc)   # a Monday
+MARIA, TRIAGE, ROMANO = "maria@example.net", "francesca.rinaldi@example.org", "giulia.romano@example.org"
+FORM = {"patient_name": "Maria Rossi", "patient_email": MARIA, "requestor_role": "patient", "delivery": "email"}
+
+
+def mail(sender: str, subject: str, body: str, files=()) -> bytes:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"], msg["Message-ID"] = sender, OFFICE.address, subject, "<m1@example.net>"
+    msg.set_content(body)
+    for name, data in files:
+        msg.add_attachment(data, maintype="application", subtype="pdf", filename=name)
+    return bytes(msg)
+
+
+def case(ref="SO-2026-00001", state="awaiting_documents", **kw) -> CaseView:
+    return CaseView(ref=ref, state=state, language="en", requestor_email=MARIA, form=dict(FORM), consent={},
+                    condition_id="breast_cancer", **kw)
+
+
+def test_the_senders_one_open_case_takes_a_fresh_mail_and_the_decision_is_repeatable():
+    envelope = open_envelope(mail(MARIA, "more", "Here is the histology."), RULES, OFFICE)
+    facts = Facts(sender_open=(case(),))
+    first = decide(envelope, facts, RULES, OFFICE, NOW)
+    assert first.case_ref == "SO-2026-00001" and first.routed_by == "sender" and not first.new_case
+    assert decide(envelope, facts, RULES, OFFICE, NOW).as_dict() == first.as_dict()
+
+
+def test_an_update_goes_back_at_the_update_price_only_while_the_earlier_specialist_has_room():
+    update = case(ref="SO-2026-00002", state="in_triage", parent_ref="SO-2026-00001")
+    parent = case(state="report_sent", specialist_email=ROMANO)
+    envelope = open_envelope(mail(TRIAGE, "Re: [SO-2026-00002]", "APPROVE"), RULES, OFFICE)
+    with_room = decide(envelope, Facts(by_reference=update, parents={"SO-2026-00001": parent}), RULES, OFFICE, NOW)
+    assert with_room.command == "APPROVE" and with_room.patch.amount_due == "350.00"
+    full = Facts(by_reference=update, parents={"SO-2026-00001": parent}, specialist_loads={ROMANO: 12})
+    assert decide(envelope, full, RULES, OFFICE, NOW).patch.amount_due == "500.00"
+
+
+def test_a_specialists_pdf_is_the_report_only_where_one_is_due():
+    report = [("second_opinion_report.pdf", text_pdf("Second opinion report\nDiagnosis confirmed."))]
+    envelope = open_envelope(mail(ROMANO, "Re: [SO-2026-00001]", "Attached.", report), RULES, OFFICE)
+    due = decide(envelope, Facts(by_reference=case(state="with_specialist", specialist_email=ROMANO)), RULES, OFFICE, NOW)
+    assert due.command == "REPORT" and due.state_after == "report_sent"
+    assert due.patch.report_sent_at == NOW and due.patch.closed_at == NOW and len(due.filed) == 1
+    assert [r.purpose for r in due.replies][:1] == ["requestor/report"]
+    early = decide(envelope, Facts(by_reference=case(state="awaiting_payment")), RULES, OFFICE, NOW)
+    assert early.command == "refused in awaiting_payment: REPORT"
+    assert not early.patch and early.filed == () and early.state_after == "awaiting_payment"
+
+
+def test_the_daily_cap_drops_requestor_replies_and_says_so():
+    envelope = open_envelope(mail(MARIA, "Re: [SO-2026-00001]", "One more question"), RULES, OFFICE)
+    facts = Facts(by_reference=case(state="in_triage"), replies_today={MARIA: OFFICE.max_replies_per_day})
+    d = decide(envelope, facts, RULES, OFFICE, NOW)
+    assert d.replies == () and ("reply_suppressed", {"purpose": "requestor/received",
+                                                     "why": "daily cap of automatic replies reached"}) in d.events
+
+
+def test_a_complete_case_stamps_the_triage_clock_from_the_table():
+    docs = tuple(StoredDocument(f"{t}.pdf", t, (t,), True) for t in ("oncologist_report", "histology_report",
+                                                                     "mammography_report", "request_form"))
+    facts = Facts(by_reference=case(documents=docs))
+    envelope = open_envelope(mail(MARIA, "Re: [SO-2026-00001]", "patient_birth_date: 1968-05-14\n"
+                                  "condition: breast cancer\n"), RULES, OFFICE)
+    d = decide(envelope, facts, RULES, OFFICE, NOW)
+    assert d.state_after == "in_triage" and d.patch.completed_at == NOW and d.patch.state == "in_triage"
