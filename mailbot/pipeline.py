@@ -1,3 +1,3 @@
-"""Moved to mailbot.service (issue 9); kept so older imports keep working."""
+"""Moved to mailbot.service; kept so older imports keep working."""
 
 from mailbot.service import CaseNotFound, Intake, Outcome, dedup_key  # noqa: F401

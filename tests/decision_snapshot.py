@@ -1,6 +1,6 @@
 """The decisions `mailbot replay --dry-run` prints, recorded for a fixed set of mails (the shared
 corpus, the golden mails, and a scripted office workflow), so that reshaping the code can be
-checked to change no decision (issue 9's safety net; tests/test_decision_snapshot.py compares).
+checked to change no decision (the reshaping's safety net; tests/test_decision_snapshot.py compares).
 
 Each set is played in order on a fresh SQLite database at a fixed clock: every mail first with
 `dry_run=True` (what is recorded), then for real, so later mails see the cases earlier ones made.
@@ -29,6 +29,7 @@ from mailbot.clock import FixedClock  # noqa: E402
 from mailbot.config import load_config  # noqa: E402
 
 from corpus import CORPUS  # noqa: E402
+from mailbot.resources import default_rules_dir  # noqa: E402
 from pdf_factory import (HISTOLOGY_BREAST, MAMMOGRAPHY_REPORT, ONCOLOGIST_LETTER, CT_REPORT,  # noqa: E402
                          filled_request_form, text_pdf)
 
@@ -58,7 +59,7 @@ bic = "BPMOIT22XXX"
 def make_app(directory: Path, clock: FixedClock):
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "config.toml"
-    path.write_text(CONFIG.format(office=OFFICE, dir=directory, rules=HERE.parent / "rules"), encoding="utf-8")
+    path.write_text(CONFIG.format(office=OFFICE, dir=directory, rules=default_rules_dir()), encoding="utf-8")
     return build_app(load_config(path), clock=clock)
 
 

@@ -1,5 +1,5 @@
 """Every command, from every role, in every case state, through the real pipeline on SQLite and
-PostgreSQL: acted on only where SPEC §2/§7 say; a refused command leaves the case row, its
+PostgreSQL: acted on only where the product spec says; a refused command leaves the case row, its
 findings, deadlines, payments and documents exactly as they were, and is shown to the admins.
 
 The oracle below is written from the SPEC, not read from the code under test.
@@ -16,12 +16,13 @@ from sqlalchemy import select
 from mailbot.app import build_app
 from mailbot.clock import FixedClock
 from mailbot.config import load_config
+from mailbot.resources import default_rules_dir
 from mailbot.store.models import Case, Document, Event, InboundMessage, OutboxMessage, Payment, Reminder
 from pdf_factory import text_pdf
 
 NOW = datetime(2026, 11, 23, 10, tzinfo=timezone.utc)
 OFFICE = "second.opinion@hospital.example.org"
-RULES = Path(__file__).resolve().parents[1] / "rules"
+RULES = default_rules_dir()
 
 # -- the SPEC, written out -------------------------------------------------------------------------
 OPEN = ("awaiting_documents", "in_triage", "awaiting_payment", "with_specialist")
@@ -34,7 +35,7 @@ PARTIES = ("requestor", "patient")
 LINES = {"APPROVE": "APPROVE", "MISSING": "MISSING: PET-CT", "REJECT": "REJECT: out of scope", "PAID": "PAID",
          "DECLINE": "DECLINE: on leave", "CONSULT": "CONSULT: histological review", "CANCEL": "CANCEL",
          "YES": "YES", "NO": "NO", "REPORT": "Please find my report attached."}
-# SPEC §7: who may give each command; SPEC §2: in which state it makes sense, and where it leads
+# The spec: who may give each command, in which state it makes sense, and where it leads
 RULE = {
     ("APPROVE", "triage"): (("in_triage",), "awaiting_payment"),
     ("MISSING", "triage"): (("in_triage",), "awaiting_documents"),

@@ -1,4 +1,4 @@
-"""Issue 9's safety net: the decisions `replay --dry-run` prints for the shared corpus, the golden
+"""The reshaping's safety net: the decisions `replay --dry-run` prints for the shared corpus, the golden
 mails and a scripted office workflow are the ones recorded in tests/decisions/*.jsonl.
 
 A difference means the code now decides differently. When that is intended, rewrite the

@@ -1,4 +1,4 @@
-"""The shape of the code stays as issue 9 left it: the pure core never imports the shell, and no
+"""The shape of the code stays as the reshaping left it: the pure core never imports the shell, and no
 function grows past 60 lines. Read from the source with `ast`, no import needed."""
 
 from __future__ import annotations

@@ -54,4 +54,4 @@ def test_a_language_without_templates_stops_the_start_with_one_line(tmp_path, ca
     config.write_text(config.read_text().replace('address = "second', 'languages = ["en", "it", "de"]\naddress = "second'))
     assert main(["--config", str(config), "cases"]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "requestor/payment_request.de.txt.j2" in err
+    assert len(err.splitlines()) == 1 and ".de.txt.j2" in err and "'de'" in err

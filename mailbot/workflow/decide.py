@@ -26,7 +26,7 @@ from mailbot.workflow.transitions import STAFF_ROLES, Role, State
 
 
 def route_of(envelope: Envelope, facts: Facts, rulebook: Rulebook, now: datetime) -> Route:
-    """Thread, then ref, then the sender's one open case (SPEC §7); an update or a new case
+    """Thread, then ref, then the sender's one open case; an update or a new case
     for new documents on a closed one."""
     form_here: dict[str, str] = dict(envelope.body_form)
     for a in envelope.attachments:

@@ -1,4 +1,4 @@
-"""The case state machine as one table (SPEC §2, §7). Pure data plus one lookup.
+"""The case state machine as one table. Pure data plus one lookup.
 
 A row says: in this state, this verb from this role moves the case to `next_state` (None: it
 stays), stamps these time columns, runs these effects (named functions in workflow/effects.py)
