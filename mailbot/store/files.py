@@ -7,6 +7,27 @@ import os
 from pathlib import Path
 
 
+TMP_SUFFIX = ".tmp"   # + the writer's pid: "<digest>.tmp<pid>"
+
+
+def writer_alive(pid_text: str) -> bool:
+    """Is the process that named a temporary file after its pid still running (on this host)?
+    Unknown or unreadable pids count as alive: then only age decides."""
+    try:
+        pid = int(pid_text)
+    except ValueError:
+        return True
+    if pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:   # e.g. EPERM: it exists
+        return True
+    return True
+
+
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -30,13 +51,20 @@ class FileStore:
                 pass   # deleted by a purge just now: write it again
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(self.root, 0o700)
-        tmp = target.with_suffix(f".tmp{os.getpid()}")
+        tmp = target.with_suffix(f"{TMP_SUFFIX}{os.getpid()}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        except BaseException:   # a full disk must not leave a partial file behind
+            try:
+                tmp.unlink(missing_ok=True)
+            except OSError:
+                pass
+            raise
         return digest
 
     def get(self, digest: str) -> bytes:
