@@ -138,7 +138,8 @@ def _run(app) -> int:
 
 def _once(app) -> int:
     """One cycle; 3 when the mailbox, database or storage could not be used, 1 when work
-    remains (messages left in the inbox, mail still queued), else 0."""
+    remains (messages left in the inbox, mail still queued, a reply refused for good in this
+    cycle), else 0."""
     from mailbot.daemon import LOOP_SERVICES, Worker
     worker = Worker(app)
     try:
@@ -153,7 +154,7 @@ def _once(app) -> int:
     if down:
         print(f"mailbot: unavailable: {', '.join(down)} (see the log above)", file=sys.stderr)
         return 3
-    return 1 if report.errors or report.left or report.undelivered else 0
+    return 1 if report.errors or report.left or report.undelivered or d.failed else 0
 
 
 def _outbox(app, args: argparse.Namespace) -> int:

@@ -68,14 +68,16 @@ class DeliveryAlerts:
         for row in rows:
             session.add(DeliveryAlert(outbox_id=row.id, at=now))
         session.flush()   # a second daemon that got there first fails here, before any mail is queued
+        # admin notices are marked too, never reported: the notice would go the same broken way
         listed = [r for r in rows if not r.purpose.startswith(ADMIN_PURPOSES)]
-        refs = dict(session.execute(select(Case.id, Case.ref).where(
-            Case.id.in_({r.case_id for r in listed if r.case_id is not None}))).all())
-        minutes = int(self.alert_after.total_seconds() // 60)
-        log.error("outbox: %d message(s) undelivered for more than %d minutes (cases %s); last error: %s",
-                  len(rows), minutes, ", ".join(sorted({refs[r.case_id] for r in listed if r.case_id in refs}))
-                  or "none", rows[-1].last_error or "none yet")
         if listed:
+            refs = dict(session.execute(select(Case.id, Case.ref).where(
+                Case.id.in_({r.case_id for r in listed if r.case_id is not None}))).all())
+            minutes = int(self.alert_after.total_seconds() // 60)
+            log.error("outbox: %d message(s) undelivered for more than %d minutes (cases %s); the admins "
+                      "are told; last error: %s", len(listed), minutes,
+                      ", ".join(sorted({refs[r.case_id] for r in listed if r.case_id in refs})) or "none",
+                      listed[-1].last_error or "none yet")
             messages = [{"case_ref": refs.get(r.case_id, "-"), "purpose": r.purpose, "outbox_id": r.id,
                          "created": r.created_at.astimezone(self.zone).strftime("%Y-%m-%d %H:%M")} for r in listed[:MAX_LISTED]]
             context = {"case_ref": "", "state": "", "messages": messages, "more": max(0, len(listed) - MAX_LISTED),

@@ -63,7 +63,9 @@ def deliver_due(sessions: sessionmaker[Session], transport: Transport, clock: Cl
             now = clock.now()
             row = session.execute(
                 select(OutboxMessage).where(OutboxMessage.status == "queued", OutboxMessage.next_attempt_at <= now)
-                .order_by(OutboxMessage.id).limit(1).with_for_update(skip_locked=True)).scalar_one_or_none()
+                # longest-waiting first: while a server is down each round's one try is another row
+                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(1)
+                .with_for_update(skip_locked=True)).scalar_one_or_none()
             if row is None:
                 break
             row.attempts += 1
