@@ -267,7 +267,10 @@ def load_config(path: str | Path) -> Config:
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        problems = "\n".join(f"  {path}: {_describe(e)}" for e in exc.errors())
+        errors = exc.errors()
+        if len(errors) == 1:   # the usual case: one line, file and key
+            raise ConfigError(f"invalid config file {path}: {_describe(errors[0])}") from None
+        problems = "\n".join(f"  {path}: {_describe(e)}" for e in errors)
         raise ConfigError(f"invalid config file {path}:\n{problems}") from None
     if config.delivery.max_attempts is not None:
         log.warning("%s: delivery.max_attempts is deprecated and ignored: temporary delivery "

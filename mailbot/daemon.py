@@ -109,6 +109,8 @@ class Worker:
         self.mailbox = mailbox or open_mailbox(app.config)
         self.transport = transport or open_transport(app.config)
         self.failures: dict[str, int] = {}
+        self.defer_duplicates = False          # `run` sets it: other daemons may share the mailbox
+        self._sighted: set[str] = set()        # duplicates seen once, moved when seen again
         self.stopping = threading.Event()
         self._delivering = threading.Lock()   # the scheduler thread and the mail loop share the transport
         config = app.config
@@ -122,13 +124,17 @@ class Worker:
     # -- inbound ----------------------------------------------------------------------------------
 
     def fetch_and_process(self, report: CycleReport) -> None:
+        listed: set[str] = set()
         try:
             for waiting in self.mailbox.waiting():
+                listed.add(waiting.key)
                 if self.stopping.is_set():
                     break
                 if not self._handle(waiting, report):
                     report.left += 1
                     break   # a service is down: the rest of the inbox waits for it too
+            else:
+                self._sighted &= listed   # forget duplicates that another worker has moved meanwhile
         except MailboxError as exc:
             report.left += 1
             self.outages.failed("mailbox", exc)
@@ -156,6 +162,12 @@ class Worker:
         report.outcomes.append(outcome)
         if outcome.already_done:
             report.duplicates += 1
+            if self.defer_duplicates and waiting.key not in self._sighted:
+                # Probably another daemon committed it a moment ago and is moving it now: two
+                # concurrent MOVEs would leave two copies. Still here next round: move it then.
+                self._sighted.add(waiting.key)
+                return True
+            self._sighted.discard(waiting.key)
         if outcome.disposition == "quarantined":
             self.mailbox.move_to_quarantine(waiting.key)
             report.quarantined += 1
@@ -273,6 +285,7 @@ class Worker:
             signal.signal(signal.SIGTERM, stop)
             signal.signal(signal.SIGINT, stop)
         poll = (self.app.config.imap or self.app.config.maildir).poll_seconds
+        self.defer_duplicates = True
         scheduler = self._scheduler()
         scheduler.start()
         try:
