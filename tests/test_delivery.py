@@ -143,3 +143,28 @@ def test_a_full_outbox_folder_keeps_the_reply_queued_and_leaves_no_partial_file(
         assert main(["--config", str(config), "once"]) == 0
         assert len(list(out.glob("*.eml"))) == 1 and len(list(out.glob("*.json"))) == 1
         assert [r.status for r in rows(app)] == ["sent"]
+
+
+def test_once_removes_what_crashes_left_in_the_store_and_the_outbox(tmp_path):
+    import hashlib
+    import os
+    import subprocess
+    import sys
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    dead = proc.pid                                   # a writer that is gone
+    config = local_config(tmp_path)
+    digest = hashlib.sha256(b"half a document").hexdigest()
+    store_tmp = tmp_path / "docs" / digest[:2] / f"{digest}.tmp{dead}"
+    outbox_tmp = tmp_path / "out" / f".tmp-{dead}-0123abcd"
+    young_orphan = tmp_path / "docs" / "ab" / ("ab" + "0" * 62)     # may be about to be committed
+    for path in (store_tmp, outbox_tmp, young_orphan):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"partial")
+    assert main(["--config", str(config), "once"]) == 0
+    assert not store_tmp.exists() and not outbox_tmp.exists()
+    assert young_orphan.exists()                      # an hour's grace: the sweep is safe at any time
+    old = time.time() - 7200
+    os.utime(young_orphan, (old, old))
+    assert main(["--config", str(config), "once"]) == 0
+    assert not young_orphan.exists()

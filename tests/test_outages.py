@@ -113,3 +113,30 @@ def test_dovecot_restarted_under_run(tmp_path, imap_account, smtp_sink, monkeypa
     log = daemon.text()
     assert "mailbox (IMAP" in log and log.count("mailbox (IMAP 127.0.0.1") <= 2, log   # down once, back once
     assert "Traceback" not in log
+
+
+def test_smtp_server_stopped_under_run(tmp_path, imap_account, monkeypatch):
+    from servers.smtp_sink import SmtpSink
+    sink = SmtpSink().start()
+    office = Office(tmp_path, imap_account, sink, f"sqlite:///{tmp_path}/db.sqlite", monkeypatch)
+    daemon = Daemon(office.config, tmp_path / "run.log").start()
+    try:
+        office.deliver(request(0))
+        wait_until(lambda: len(sink.messages) == 1, 60, "the first reply", daemon)
+        sink.stop()
+        office.deliver(request(1))
+        office.deliver(request(2))
+        wait_until(lambda: "smtp (SMTP" in daemon.text(), 30, "the SMTP outage in the log", daemon)
+        wait_until(lambda: imap_account.messages("INBOX") == [], 30, "the requests processed meanwhile", daemon)
+        time.sleep(OUTAGE_SECONDS)
+        sink = SmtpSink(port=sink.port).start()
+        wait_until(lambda: len(sink.messages) == 2, 60, "the replies once SMTP is back", daemon)
+        assert daemon.alive()
+    finally:
+        code = daemon.stop()
+        sink.stop()
+    assert code == 0
+    assert sorted(m.rcpt_tos[0] for m in sink.messages) == ["patient1@patient.example.net",
+                                                           "patient2@patient.example.net"]
+    log = daemon.text()
+    assert log.count("smtp (SMTP") == 2 and "available again" in log      # down once, back once
