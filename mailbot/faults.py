@@ -27,7 +27,7 @@ _OWN_ID = re.compile(r"([A-Z]{1,6}-\d{4}-\d{5}|mailbot)\.")
 # Errors SQLAlchemy raises when the server is gone, refuses us, or the file cannot be written;
 # IntegrityError and friends (a constraint, bad data) are deliberately not here.
 _DATABASE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError,
-             sa_exc.TimeoutError, sa_exc.ResourceClosedError, sqlite3.OperationalError,
+             sa_exc.TimeoutError, sqlite3.OperationalError,
              sqlite3.InterfaceError)
 
 
