@@ -10,6 +10,7 @@ shared robustness corpus. Nothing here asserts a time: compare runs by hand.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -59,7 +60,7 @@ def main() -> int:
         mails = [patient_mail(f"P{n} <p{n}@patient.example.net>", "Second opinion", body.format(n=n), docs)
                  for n in range(args.messages)]
         report("patient mails (3 PDFs)", timed(app, mails))
-        corpus = ROOT.parent / "shared" / "corpus" / "emails"
+        corpus = Path(os.environ.get("MAILBOT_CORPUS") or ROOT.parent / "shared" / "corpus") / "emails"
         if corpus.is_dir():
             report("shared corpus", timed(app, [p.read_bytes() for p in sorted(corpus.glob("*.eml"))]))
     return 0

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailbot.clock import Clock, SystemClock
 from mailbot.config import Config
 from mailbot.pipeline import Intake
+from mailbot.replies.check import check_templates
 from mailbot.replies.render import Renderer
 from mailbot.resources import templates_dir
 from mailbot.rulebook import load_rulebook
@@ -31,8 +32,18 @@ class App:
 def build_app(config: Config, *, clock: Clock | None = None, rules_dir: Path | None = None) -> App:
     clock = clock or SystemClock()
     rulebook = load_rulebook(rules_dir or config.path(config.rules.dir))
+    renderer = _renderer(config)   # every input checked before the database is touched
     sessions = open_database(config.database_url)
     files = FileStore(config.path(config.storage.dir))
-    renderer = Renderer(templates_dir(), office_name=config.office.name, office_address=config.office.address)
     intake = Intake(config, rulebook, sessions, files, renderer, clock)
     return App(config, rulebook, sessions, files, intake, clock)
+
+
+def _renderer(config: Config) -> Renderer:
+    """The office's own templates (if any) before the packaged ones; every message it may send
+    is tried now, so a bad template stops the start instead of failing patients' mail."""
+    override = config.path(config.templates.dir) if config.templates.dir else None
+    folders = [override, templates_dir()] if override else [templates_dir()]
+    renderer = Renderer(folders, office_name=config.office.name, office_address=config.office.address)
+    check_templates(renderer, templates_dir(), override, config.office.languages)
+    return renderer

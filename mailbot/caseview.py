@@ -68,6 +68,8 @@ def case_detail(app, ref: str) -> str | None:
             verdict = d.problem or ("badly named" + (f" (suggest {d.suggestion})" if d.suggestion else "")
                                     if not d.name_ok else "ok")
             out.append(f"  - {d.filename}  [{d.kind}, {d.pages} p., {', '.join(d.doc_types) or 'unclassified'}] {verdict}")
+            if d.detail:   # what inspection noticed: active content (JavaScript...), no text layer, limits
+                out.append(f"      {d.detail}")
         if not case.documents:
             out.append("  none")
         out += ["", "Assignment and payment:",
@@ -87,6 +89,8 @@ def case_detail(app, ref: str) -> str | None:
             who = f" from {src.from_addr} ({src.role})" if src is not None and e.kind in MESSAGE_EVENTS else ""
             extra = ", ".join(f"{k}={v}" for k, v in detail.items() if v not in (None, "", [], {}))
             out.append(f"  {when(e.at)}  {e.kind}{who}" + (f": {extra}" if extra else ""))
+            if who and (src.summary or {}).get("unreadable_parts"):
+                out.append(f"      could not be read: {'; '.join(src.summary['unreadable_parts'])}")
         out += ["", "Outgoing mail:"]
         for m in session.execute(select(OutboxMessage).where(OutboxMessage.case_id == case.id)
                                  .order_by(OutboxMessage.id)).scalars():

@@ -1,4 +1,4 @@
-"""The command line (SPEC §3): verbs, exit codes and logging set-up. No decisions here."""
+"""The command line: verbs, exit codes and logging set-up. No decisions here."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import os
 import sys
 from pathlib import Path
 
+from mailbot import __version__
 from mailbot.errors import MailbotError
 
 STATES = ("queued", "failed", "sent")   # of an outgoing message
@@ -16,54 +17,86 @@ EXIT_CODES = """exit codes (every verb):
   0  done
   1  work remains: messages left unprocessed, due mail undelivered, a check failed
   2  configuration or rules error (one line: file and key)
-  3  a service unreachable: mailbox, database or storage (one line: what and where)"""
+  3  a service unreachable: mailbox, database, storage (SMTP for auth check); one line: what and where"""
 
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", default=argparse.SUPPRESS, help="config file (default: $MAILBOT_CONFIG or ./config.toml)")
-    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS)
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="log debugging detail too (still no patient data)")
     p = argparse.ArgumentParser(prog="mailbot", parents=[common], epilog=EXIT_CODES,
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 description="Email intake robot for a medical second-opinion office.")
-    sub = p.add_subparsers(dest="verb", required=True)
+    p.add_argument("--version", action="version", version=f"mailbot {__version__}", help="print the version and exit")
+    sub = p.add_subparsers(dest="verb", required=True, metavar="VERB", help="what to do (mailbot VERB --help)")
     sub.add_parser("run", parents=[common], help="the daemon: poll the mailbox until SIGTERM")
     sub.add_parser("once", parents=[common], help="one full cycle, then exit")
     rules = sub.add_parser("rules", parents=[common], help="rule files")
-    rules_sub = rules.add_subparsers(dest="rules_verb", required=True)
+    rules_sub = rules.add_subparsers(dest="rules_verb", required=True, metavar="ACTION", help="check or init")
     check = rules_sub.add_parser("check", parents=[common], help="validate the rule files")
-    check.add_argument("dir", nargs="?")
+    check.add_argument("dir", nargs="?", help="the folder to check (default: [rules] dir of the config)")
+    init = rules_sub.add_parser("init", parents=[common], help="write the default rule files into a folder, to edit")
+    init.add_argument("dir", help="the folder to create (an existing rule file there is never overwritten)")
     cases = sub.add_parser("cases", parents=[common], help="table of cases")
-    cases.add_argument("--state")
+    _state_option(cases)
     case = sub.add_parser("case", parents=[common], help="one case in full")
-    case.add_argument("ref")
+    case.add_argument("ref", help="the case reference, e.g. SO-2026-00042")
     payment = sub.add_parser("payment", parents=[common], help="record a payment (same as an admin's PAID email)")
-    payment.add_argument("ref")
-    payment.add_argument("--amount")
+    payment.add_argument("ref", help="the case reference, e.g. SO-2026-00042")
+    payment.add_argument("--amount", help="the amount received, e.g. 518.00 (default: the amount due)")
     replay = sub.add_parser("replay", parents=[common], help="run one saved message through the pipeline")
-    replay.add_argument("file")
-    replay.add_argument("--dry-run", action="store_true")
+    replay.add_argument("file", help="the message, as a .eml file")
+    replay.add_argument("--dry-run", action="store_true", help="print the decision and the replies, change nothing")
     outbox = sub.add_parser("outbox", parents=[common], help="outgoing mail (no addresses shown); requeue")
-    outbox.add_argument("--state", choices=STATES)
-    outbox_sub = outbox.add_subparsers(dest="outbox_verb")
+    outbox.add_argument("--state", choices=STATES, help="only mail in this state")
+    outbox_sub = outbox.add_subparsers(dest="outbox_verb", metavar="ACTION", help="retry")
     retry = outbox_sub.add_parser("retry", parents=[common], help="send failed (or waiting) mail again now")
     which = retry.add_mutually_exclusive_group(required=True)
     which.add_argument("id", nargs="?", type=int, help="the outbox id shown by `mailbot outbox`")
-    which.add_argument("--all-failed", action="store_true")
+    which.add_argument("--all-failed", action="store_true", help="every failed message")
+    db = sub.add_parser("db", parents=[common], help="the database schema")
+    db_sub = db.add_subparsers(dest="db_verb", required=True, metavar="ACTION", help="upgrade or check")
+    db_sub.add_parser("upgrade", parents=[common], help="create the database or migrate it to this version's schema")
+    db_sub.add_parser("check", parents=[common], help="exit 0 when the schema is this version's, 1 otherwise")
+    auth = sub.add_parser("auth", parents=[common], help="mailbox logins")
+    auth_sub = auth.add_subparsers(dest="auth_verb", required=True, metavar="ACTION", help="check")
+    auth_sub.add_parser("check", parents=[common],
+                        help="log in to IMAP and SMTP now and say as whom (exit 3: a server refused)")
     demo = sub.add_parser("demo", parents=[common], help="zero-setup showcase")
     demo.add_argument("--dir", default="demo-output", help="where the demo writes its mailbox, outbox and database")
     return p
+
+
+def _state_option(cases: argparse.ArgumentParser) -> None:
+    """`cases --state S`: only real case states (argparse lists them and exits 2 on another)."""
+    from mailbot.workflow.model import CLOSED_STATES, OPEN_STATES
+    states = [*OPEN_STATES, *CLOSED_STATES]
+    cases.add_argument("--state", choices=states, metavar="STATE",
+                       help=f"only cases in this state: {', '.join(states)}")
 
 
 def _config_path(args: argparse.Namespace) -> Path:
     return Path(getattr(args, "config", None) or os.environ.get("MAILBOT_CONFIG") or "config.toml")
 
 
+PRIVATE_UMASK = 0o077   # files 0600, folders 0700: the database, store and outbox hold patient data
+
+
 def main(argv: list[str] | None = None) -> int:
+    previous_umask = os.umask(PRIVATE_UMASK)
+    try:
+        return _main(argv)
+    finally:
+        os.umask(previous_umask)   # for callers in the same process (tests); a CLI run just exits
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # per-file parse chatter; findings carry what matters
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # "Context impl ..." on every start
     try:
         return _dispatch(args)
     except MailbotError as exc:
@@ -81,19 +114,26 @@ def main(argv: list[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.verb == "rules":
         return _rules_check(args)
+    if args.verb == "db":
+        return _db(args)
     if args.verb == "demo":
         from mailbot.demo import run_demo
         return run_demo(Path(args.dir))
 
-    from mailbot.app import build_app
     from mailbot.config import load_config
     config = load_config(_config_path(args))
+    if args.verb == "auth":
+        from mailbot.auth.check import check_logins
+        code, lines = check_logins(config)
+        print("\n".join(lines))
+        return code
     if args.verb == "replay":
         _readable_file(Path(args.file))
     if args.verb == "run":
         from mailbot.daemon import start_app
         app = start_app(config)
         return 0 if app is None else _run(app)
+    from mailbot.app import build_app
     app = build_app(config)
     if args.verb == "once":
         return _once(app)
@@ -174,18 +214,22 @@ def _outbox(app, args: argparse.Namespace) -> int:
 
 
 def _rules_check(args: argparse.Namespace) -> int:
+    """Check exactly the folder asked for: DIR, else the config's [rules] dir. A config that does
+    not load is an error (exit 2), never a reason to check some other folder."""
+    if args.rules_verb == "init":
+        return _rules_init(Path(args.dir))
     from mailbot.rulebook import check_rules
     if args.dir:
         directory = Path(args.dir)
     else:
-        directory = None
+        from mailbot.config import load_config
         try:
-            from mailbot.config import load_config
             config = load_config(_config_path(args))
-            directory = config.path(config.rules.dir)
-        except MailbotError:
-            from mailbot.resources import default_rules_dir
-            directory = default_rules_dir()
+        except MailbotError as exc:
+            print(f"mailbot: {exc}\nmailbot: cannot tell which rules folder to check; "
+                  "fix the config or name the folder: mailbot rules check DIR", file=sys.stderr)
+            return 2
+        directory = config.path(config.rules.dir)
     problems = check_rules(directory)
     for problem in problems:
         print(problem)
@@ -194,6 +238,47 @@ def _rules_check(args: argparse.Namespace) -> int:
         return 1
     print(f"rules OK: {directory}")
     return 0
+
+
+def _rules_init(directory: Path) -> int:
+    from mailbot.resources import copy_default_rules
+    try:
+        written = copy_default_rules(directory)
+    except MailbotError as exc:
+        print(f"mailbot: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {len(written)} rule files to {directory}: {', '.join(p.name for p in written)}")
+    print(f"edit them, then: mailbot rules check {directory}")
+    return 0
+
+
+def _db(args: argparse.Namespace) -> int:
+    """`db upgrade` / `db check`: on the config's database only, without rules or templates."""
+    from sqlalchemy.exc import OperationalError
+
+    from mailbot.config import load_config
+    from mailbot.store.database import make_engine, sqlite_file
+    from mailbot.store.schema import schema_state, upgrade
+    config = load_config(_config_path(args))
+    missing = sqlite_file(config.database_url)
+    if args.db_verb == "check" and missing is not None and not missing.exists():
+        print(f"no database at {missing}; `mailbot db upgrade` creates it")
+        return 1
+    engine = make_engine(config.database_url)
+    try:
+        if args.db_verb == "check":
+            state = schema_state(engine)
+            print(state.describe())
+            return 0 if state.at_head else 1
+        before, after = upgrade(engine)
+        print(f"was: {before.describe()}\nnow: {after.describe()}")
+        return 0
+    except OperationalError as exc:
+        where = engine.url.render_as_string(hide_password=True)
+        print(f"mailbot: database {where} unreachable: {type(exc.orig).__name__}", file=sys.stderr)
+        return 3
+    finally:
+        engine.dispose()
 
 
 def _payment(app, ref: str, amount: str | None) -> int:

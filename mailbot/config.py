@@ -1,15 +1,19 @@
-"""config.toml -> Config (SPEC §4). Unknown keys and bad values are errors naming file and key."""
+"""config.toml -> Config. Unknown keys and bad values are errors naming file and key."""
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from schwifty import BIC, IBAN
+from schwifty.exceptions import SchwiftyException
 
 from mailbot.errors import ConfigError
 
@@ -35,14 +39,28 @@ def _secret(section: BaseModel, name: str) -> str:
     return value
 
 
+def email_address(value: str) -> str:
+    """`value` if it is a plain email address (no display name), else ValueError saying why."""
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(f"{value!r} is not an email address: {exc}") from None
+    return value
+
+
 class OfficeConfig(Section):
     name: str = "Second Opinion Office"
-    address: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    address: str                       # From: of every message; a plain address, checked
     case_prefix: str = Field(default="SO", pattern=r"^[A-Z]{1,6}$")
     timezone: str = "Europe/Rome"
     languages: list[Literal["en", "it"]] = ["en", "it"]
     max_attachment_mb: int = Field(default=25, ge=1, le=200)
     max_replies_per_address_per_day: int = Field(default=10, ge=1)
+
+    @field_validator("address")
+    @classmethod
+    def _plain_address(cls, value: str) -> str:
+        return email_address(value)
 
     @field_validator("timezone")
     @classmethod
@@ -79,7 +97,132 @@ class ServerSection(Section):
         return self
 
 
-class ImapConfig(ServerSection):
+LOGIN_MECHANISMS = ("xoauth2", "oauthbearer")
+DEFAULT_SCOPES = {  # what a token must allow, per provider (Microsoft: client credentials / refresh token)
+    "microsoft_app": "https://outlook.office365.com/.default",
+    "microsoft_user": "https://outlook.office.com/IMAP.AccessAsUser.All https://outlook.office.com/SMTP.Send",
+    "google": "https://mail.google.com/",
+    "generic": "",
+}
+
+
+class OAuth2Config(Section):
+    """`[imap.oauth2]` / `[smtp.oauth2]`: where the login's access tokens come from.
+
+    Secrets only by environment variable: the client secret, the refresh token (the one an admin
+    got at consent; rotated ones are stored encrypted in the database) and the key they are
+    encrypted with.
+    """
+
+    provider: Literal["microsoft", "google", "generic"]
+    client_id: str = Field(min_length=1)
+    client_secret_env: str = ""
+    refresh_token_env: str = ""      # empty for Microsoft client credentials (a shared mailbox)
+    token_key_env: str = ""          # Fernet key(s), comma-separated, newest first
+    tenant: str = ""                 # microsoft: the tenant id or domain
+    authority: str = "https://login.microsoftonline.com"   # microsoft
+    token_url: str = ""              # generic (google: its own endpoint unless set)
+    scope: str = ""                  # empty: the provider's default (DEFAULT_SCOPES)
+    mechanism: Literal["xoauth2", "oauthbearer"] = "xoauth2"
+    ca_file: str = ""                # CA bundle for the token endpoint's https (default: the system's)
+
+    @model_validator(mode="after")
+    def _complete_for_provider(self) -> "OAuth2Config":
+        if self.provider == "microsoft":
+            if not self.tenant:
+                raise ValueError("tenant: required for provider \"microsoft\" (the tenant id or domain)")
+            if not self.authority.startswith("https://"):
+                raise ValueError("authority: must be an https:// URL (msal refuses anything else)")
+            if not (self.client_secret_env or self.refresh_token_env):
+                raise ValueError("client_secret_env: required for client credentials (or give "
+                                 "refresh_token_env for a delegated login)")
+        if self.provider == "google" and not (self.refresh_token_env and self.client_secret_env):
+            raise ValueError("refresh_token_env and client_secret_env: both required for provider \"google\"")
+        if self.provider == "generic":
+            if not self.token_url:
+                raise ValueError("token_url: required for provider \"generic\"")
+            if not (self.refresh_token_env or self.client_secret_env):
+                raise ValueError("refresh_token_env: required for provider \"generic\" (or "
+                                 "client_secret_env for client credentials)")
+        if self.token_url and not _https_or_loopback(self.token_url):
+            raise ValueError("token_url: must be https:// (plain http only to a loopback host)")
+        if self.refresh_token_env and not self.token_key_env:
+            raise ValueError("token_key_env: required with refresh_token_env (rotated refresh tokens "
+                             "are stored in the database, encrypted with this key)")
+        return self
+
+    @property
+    def uses_refresh_token(self) -> bool:
+        return bool(self.refresh_token_env)
+
+    @property
+    def scopes(self) -> list[str]:
+        key = self.provider
+        if self.provider == "microsoft":
+            key = "microsoft_user" if self.uses_refresh_token else "microsoft_app"
+        return (self.scope or DEFAULT_SCOPES[key]).split()
+
+    def client_secret(self) -> str:
+        return _env_secret(self.client_secret_env, "client_secret_env")
+
+    def refresh_token(self) -> str:
+        return _env_secret(self.refresh_token_env, "refresh_token_env")
+
+    def token_keys(self) -> str:
+        return _env_secret(self.token_key_env, "token_key_env")
+
+    def read_secrets(self) -> None:
+        """Read every secret now, so a missing variable or a bad key stops the start."""
+        self.client_secret(), self.refresh_token()
+        if self.token_key_env:
+            from mailbot.auth.crypto import token_cipher
+
+            token_cipher(self.token_keys(), f"the variable {self.token_key_env} (named by token_key_env)")
+
+
+def _env_secret(var: str, key: str) -> str:
+    if not var:
+        return ""
+    value = os.environ.get(var)
+    if not value:
+        raise ConfigError(f"environment variable {var} (named by {key}) is not set")
+    return value
+
+
+def _https_or_loopback(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS)
+
+
+class LoginSection(ServerSection):
+    """The login part shared by [imap] and [smtp]: a password (default) or OAuth2 tokens."""
+
+    auth: Literal["password", "oauth2"] = "password"
+    oauth2: OAuth2Config | None = None
+
+    @model_validator(mode="after")
+    def _auth_matches_settings(self):
+        if self.auth == "oauth2":
+            if self.oauth2 is None:
+                raise ValueError("auth = \"oauth2\" needs an oauth2 table (provider, client_id, ...)")
+            if not self.username:
+                raise ValueError("username: required with auth = \"oauth2\" (the mailbox address)")
+            if self.password or self.password_env:
+                raise ValueError("password / password_env: not used with auth = \"oauth2\"; remove them")
+        elif self.oauth2 is not None:
+            raise ValueError("oauth2: given, but auth is \"password\"; set auth = \"oauth2\" to use it")
+        return self
+
+    def read_secrets(self) -> None:
+        if self.oauth2 is not None:
+            self.oauth2.read_secrets()
+        else:
+            self.secret()
+
+
+class ImapConfig(LoginSection):
     host: str
     port: int = Field(default=993, ge=1, le=65535)
     security: Literal["ssl", "starttls", "none"] = "ssl"
@@ -96,7 +239,7 @@ class ImapConfig(ServerSection):
     verify_certificate: bool = True
 
     def secret(self) -> str:
-        return _secret(self, "password")
+        return "" if self.auth == "oauth2" else _secret(self, "password")
 
 
 class MaildirConfig(Section):
@@ -104,7 +247,7 @@ class MaildirConfig(Section):
     poll_seconds: int = Field(default=5, ge=1)
 
 
-class SmtpConfig(ServerSection):
+class SmtpConfig(LoginSection):
     host: str
     port: int = Field(default=587, ge=1, le=65535)
     security: Literal["ssl", "starttls", "none"] = "starttls"
@@ -116,7 +259,7 @@ class SmtpConfig(ServerSection):
     verify_certificate: bool = True
 
     def secret(self) -> str:
-        return _secret(self, "password") if self.username else ""
+        return _secret(self, "password") if self.username and self.auth == "password" else ""
 
 
 class DirectoryOutboxConfig(Section):
@@ -148,10 +291,33 @@ class RulesConfig(Section):
     dir: str = "rules"
 
 
+class TemplatesConfig(Section):
+    dir: str = ""              # the office's own wording: a file here replaces the packaged one
+
+
 class PaymentConfig(Section):
-    beneficiary: str
-    iban: str = Field(pattern=r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}$")
-    bic: str = Field(pattern=r"^[A-Z0-9]{8}([A-Z0-9]{3})?$")
+    """The account every paying patient is shown: a typo here sends their money astray, so the
+    IBAN's check digits, length and country and the BIC's form are checked (schwifty)."""
+
+    beneficiary: str = Field(min_length=1)
+    iban: str
+    bic: str
+
+    @field_validator("iban")
+    @classmethod
+    def _real_iban(cls, value: str) -> str:
+        try:
+            return IBAN(value).compact
+        except SchwiftyException as exc:
+            raise ValueError(f"{value!r} is not a valid IBAN ({exc}); copy it again from the bank's papers") from None
+
+    @field_validator("bic")
+    @classmethod
+    def _real_bic(cls, value: str) -> str:
+        try:
+            return str(BIC(value))
+        except SchwiftyException as exc:
+            raise ValueError(f"{value!r} is not a valid BIC ({exc}); 8 or 11 letters and digits") from None
 
 
 class SecurityConfig(Section):
@@ -220,6 +386,7 @@ class Config(Section):
     database: DatabaseConfig = DatabaseConfig()
     storage: StorageConfig = StorageConfig()
     rules: RulesConfig = RulesConfig()
+    templates: TemplatesConfig = TemplatesConfig()
     payment: PaymentConfig
 
     base_dir: Path = Path(".")  # the config file's folder; relative paths are resolved against it
@@ -247,9 +414,14 @@ class Config(Section):
 
 def _describe(error: dict) -> str:
     key = ".".join(str(part) for part in error["loc"] if not isinstance(part, int) or True)
-    msg = error["msg"]
+    msg = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         msg = "unknown key"
+    if error["type"] == "value_error":   # "Value error, tenant: required" -> "x.oauth2.tenant: required"
+        msg = msg.removeprefix("Value error, ")
+        named = re.match(r"([a-z_]+): (.*)", msg, re.S)
+        if named:
+            key, msg = f"{key}.{named[1]}" if key else named[1], named[2]
     return f"{key}: {msg}" if key else msg
 
 
@@ -279,7 +451,7 @@ def load_config(path: str | Path) -> Config:
     for section in (config.imap, config.smtp):
         if section is not None:
             try:
-                section.secret()
+                section.read_secrets()
             except ConfigError as exc:
                 raise ConfigError(f"{path}: {exc}") from None
     return config

@@ -3,7 +3,7 @@
 A message is moved only after its effects are committed; if we crash in between, the next
 round sees it again, finds its dedup key already stored, and just moves it (no second reply).
 
-Faults (SPEC §8, issue 7): a failure of the storage, database, mailbox or SMTP server is never
+Faults: a failure of the storage, database, mailbox or SMTP server is never
 the message's fault (faults.py tells them apart). It stops the round, is logged once (outages.py),
 and the same messages are processed after recovery, with a capped backoff meanwhile. Only a
 failure the message itself causes counts towards its quarantine. Two workers on one mailbox and
@@ -29,6 +29,7 @@ from mailbot.jobs import JobReport, run_deadlines, run_housekeeping, run_retenti
 from mailbot.logsafe import where
 from mailbot.mailbox import open_mailbox
 from mailbot.mailbox.base import Mailbox, WaitingMessage
+from mailbot.notify import ServiceNotifier
 from mailbot.outages import Outages
 from mailbot.outbox import open_transport
 from mailbot.outbox.alerts import DeliveryAlerts
@@ -288,6 +289,8 @@ class Worker:
         self.defer_duplicates = True
         scheduler = self._scheduler()
         scheduler.start()
+        notifier = ServiceNotifier()   # systemd: READY / WATCHDOG / STOPPING (mailbot/notify.py)
+        notifier.ready()               # systemd
         try:
             while not self.stopping.is_set():
                 try:
@@ -297,12 +300,14 @@ class Worker:
                     log.error("mail loop failed: %s; trying again", where(exc))
                     self.stopping.wait(self.outages.max_backoff)
                     continue
+                notifier.alive()       # systemd: one round done (WatchdogSec must exceed a round)
                 pause = self.outages.backoff(LOOP_SERVICES)
                 if pause:
                     self.stopping.wait(pause)
                 else:
                     self.wait_for_mail(poll)
         finally:
+            notifier.stopping()        # systemd
             scheduler.shutdown(wait=True)
 
     def _scheduler(self):

@@ -17,6 +17,7 @@ from pathlib import Path
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
+from mailbot.private_files import private_dirs, tighten_tree, write_private
 from mailbot.resources import default_rules_dir
 
 CONFIG = """\
@@ -135,16 +136,17 @@ def run_demo(directory: Path) -> int:
     from mailbot.daemon import Worker
 
     directory = directory.resolve()
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dirs(directory)
     for leftover in ("mailbox", "outbox", "documents"):   # each demo starts from nothing
         shutil.rmtree(directory / leftover, ignore_errors=True)
-    for leftover in ("mailbot.db", "mailbot.db-wal", "mailbot.db-shm"):
+    for leftover in ("mailbot.db", "mailbot.db-wal", "mailbot.db-shm", "mailbot.db-journal"):
         (directory / leftover).unlink(missing_ok=True)
     config_path = directory / "config.toml"
-    config_path.write_text(CONFIG.format(rules=default_rules_dir().as_posix()), encoding="utf-8")
+    write_private(config_path, CONFIG.format(rules=default_rules_dir().as_posix()).encode("utf-8"))
     box = mailbox.Maildir(directory / "mailbox", create=True)
     for _, raw in SCENARIOS:
         box.add(raw)
+    tighten_tree(directory / "mailbox")   # the standard library's Maildir writes with the umask
     app = build_app(load_config(config_path))
     worker = Worker(app)
     try:

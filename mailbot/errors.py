@@ -3,7 +3,7 @@
 Expected outcomes of bad *input* (a broken PDF, an auto-reply, an unknown condition) are
 findings, not exceptions; these errors are for a bad *setup* or a failing *server*.
 
-`exit_code` is what the command line exits with (SPEC §3): 1 work remains or a check failed,
+`exit_code` is what the command line exits with: 1 work remains or a check failed,
 2 a configuration or rules error, 3 a service unreachable.
 """
 
@@ -20,6 +20,14 @@ class ConfigError(MailbotError):
     """The config file is missing, unreadable, or has a bad key or value."""
 
     exit_code = 2
+
+
+class TemplateError(ConfigError):
+    """A reply template (packaged, or the office's own in `[templates] dir`) cannot be sent."""
+
+
+class SchemaError(ConfigError):
+    """The database's schema is not the one this version needs (run `mailbot db upgrade`)."""
 
 
 class RulesError(MailbotError):

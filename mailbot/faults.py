@@ -1,4 +1,4 @@
-"""Is this exception the infrastructure's fault or the message's? (SPEC §8; issue 7 point 1)
+"""Is this exception the infrastructure's fault or the message's?
 
 A message earns a quarantine strike only when its own bytes make the code fail (a parse, decide
 or render error fails the same way every time). A storage, database, mailbox or SMTP failure is

@@ -1,6 +1,6 @@
 """Request and consent forms: fields from a fillable PDF's AcroForm or `Key: value` body lines.
 
-Pure. Field names are the contract of SPEC §7; the label variants let a patient type
+Pure. Field names are fixed (the README lists them); the label variants let a patient type
 "Nome del paziente: ..." in a phone mail and still be understood.
 """
 

@@ -1,5 +1,5 @@
 """Exceptions summarised for logs without their messages: a message deep in a library can quote
-a file name or a form value, and logs must never carry patient data (SPEC §8)."""
+a file name or a form value, and logs must never carry patient data."""
 
 from __future__ import annotations
 

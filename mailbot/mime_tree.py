@@ -1,6 +1,9 @@
 """MIME tree walk for :mod:`mailbot.parse`: attachments (forwards included) and body text.
 
-Standard library only (compat32 messages); never raises on the parts it is given.
+Standard library only (compat32 messages); never raises on the parts it is given. What the
+walk cannot extract (a multipart without a usable boundary, forwards nested past the limit,
+an attachment whose encoding cannot be decoded) is listed as an unreadable part, so the sender
+and the staff can be told instead of the part being dropped in silence.
 """
 
 from __future__ import annotations
@@ -114,6 +117,8 @@ def _payload(part: email.message.Message, defects: list[str]) -> bytes:
         if any(isinstance(d, (email.errors.InvalidBase64LengthDefect,
                               email.errors.InvalidBase64CharactersDefect)) for d in new):
             defects.append("base64 payload damaged")
+            if _mostly_outside_base64(_raw_text(part)):
+                return b""   # what "decodes" from it is noise, not the sender's file
     elif cte not in ("quoted-printable", *_UU):
         token = re.split(r"[\s;,\"']+", cte.strip("\"'; \t"))[0] if cte else ""
         if "base64" in token:
@@ -121,6 +126,12 @@ def _payload(part: email.message.Message, defects: list[str]) -> bytes:
         elif token.startswith("quoted") or token == "qp":
             data = quopri.decodestring(data)
     return data
+
+
+def _mostly_outside_base64(text: str) -> bool:
+    compact = "".join(text.split())
+    alphabet = len(re.sub(r"[^A-Za-z0-9+/=]", "", compact))
+    return alphabet < len(compact) / 2
 
 
 def _text_of(part: email.message.Message, defects: list[str]) -> str:
@@ -144,10 +155,12 @@ def _is_attachment(part, root, ctype: str, disposition: str, filename: str) -> b
     return bool(filename)
 
 
-def attachments(root: email.message.Message) -> tuple[list[Found], list[str]]:
-    """Every real attachment in document order, forwarded ones included (iterative walk)."""
+def attachments(root: email.message.Message) -> tuple[list[Found], list[str], list[str]]:
+    """Every real attachment in document order, forwarded ones included (iterative walk);
+    returns (attachments, defects, unreadable parts)."""
     found: list[Found] = []
     defects: list[str] = []
+    unreadable: list[str] = []
     stack: list[tuple[email.message.Message, bool, int]] = [(root, False, 0)]
     visited = 0
     while stack:
@@ -155,6 +168,7 @@ def attachments(root: email.message.Message) -> tuple[list[Found], list[str]]:
         visited += 1
         if visited > MAX_PARTS:
             defects.append(f"more than {MAX_PARTS} MIME parts; rest ignored")
+            unreadable.append(f"the parts after the first {MAX_PARTS}")
             break
         defects.extend(type(d).__name__ for d in getattr(part, "defects", ()))
         ctype = _ctype(part)
@@ -162,6 +176,7 @@ def attachments(root: email.message.Message) -> tuple[list[Found], list[str]]:
         if ctype in _FORWARD_TYPES:
             if depth >= MAX_FORWARD_DEPTH:
                 defects.append(f"forwarded messages nested deeper than {MAX_FORWARD_DEPTH}")
+                unreadable.append(f"a forwarded message nested deeper than {MAX_FORWARD_DEPTH} levels")
                 continue
             inner = [p for p in payload or () if isinstance(p, email.message.Message)]
             encoded = _encoded_forward(part, inner)
@@ -172,9 +187,14 @@ def attachments(root: email.message.Message) -> tuple[list[Found], list[str]]:
         if ctype.startswith("message/"):
             if ctype == "message/partial":
                 defects.append("message/partial fragment not reassembled")
+                unreadable.append("a fragment of a message sent in several parts (message/partial)")
             continue
         if payload is not None:
             stack.extend((p, forwarded, depth) for p in reversed(payload) if isinstance(p, email.message.Message))
+            continue
+        if ctype.startswith("multipart/"):   # no boundary, or one that never occurs: not split
+            if _raw_text(part).strip():
+                unreadable.append(f"a {ctype} section without a usable boundary")
             continue
         view = _param_view(part)
         disposition, filename = _disposition(view), _filename(view)
@@ -182,8 +202,20 @@ def attachments(root: email.message.Message) -> tuple[list[Found], list[str]]:
             continue
         data = _payload(part, defects)
         name = filename or f"attachment-{len(found) + 1}{extension_for(ctype)}"
+        if not data and _raw_text(part).strip():
+            unreadable.append(f'the attachment "{name}" ({ctype}): its encoding cannot be decoded')
+            continue
         found.append(Found(name, ctype, data, forwarded))
-    return found, defects
+    return found, defects, unreadable
+
+
+def _raw_text(part: email.message.Message) -> str:
+    """The still-encoded payload of a leaf part ("" when there is none or it cannot be read)."""
+    try:
+        payload = part.get_payload()
+    except Exception:
+        return ""
+    return payload if isinstance(payload, str) else ""
 
 
 def _encoded_forward(part: email.message.Message, inner: list) -> email.message.Message | None:

@@ -59,6 +59,8 @@ class ParsedMessage:
     attachments: tuple[Attachment, ...]
     headers: dict[str, str] = field(default_factory=dict)  # lower-case names; loop-detection ones
     defects: tuple[str, ...] = ()    # what could not be read, for the case view
+    unreadable_parts: tuple[str, ...] = ()  # parts that could not be extracted (attachments maybe
+                                            # lost), in English for the staff: the sender is told
     auth_results: tuple[str, ...] = ()  # every Authentication-Results header, top (newest) first
 
     @property
@@ -84,7 +86,8 @@ def parse_message(raw: bytes) -> ParsedMessage:
         return _parse(_prepare(raw, defects), defects)
     except Exception as exc:  # last resort; every stage below already degrades on its own
         defects.append(f"parse failure: {type(exc).__name__}")
-        return ParsedMessage("", "", "", "", (), (), "", None, "", (), "", (), {}, _dedupe(defects))
+        return ParsedMessage("", "", "", "", (), (), "", None, "", (), "", (), {}, _dedupe(defects),
+                             unreadable_parts=("the whole email",))
 
 
 # --------------------------------------------------------------------------- input
@@ -111,10 +114,12 @@ def _prepare(raw: object, defects: list[str]) -> bytes:
 
 
 def _parse(data: bytes, defects: list[str]) -> ParsedMessage:
+    unreadable: list[str] = []
     try:
         msg = email.message_from_bytes(data, policy=compat32)
     except Exception as exc:  # e.g. RecursionError on absurd multipart nesting
         defects.append(f"MIME structure unreadable ({type(exc).__name__})")
+        unreadable.append("the structure of the email (parts nested too deeply or damaged)")
         try:
             msg = email.parser.BytesHeaderParser(policy=compat32).parsebytes(data)
         except Exception:
@@ -139,9 +144,11 @@ def _parse(data: bytes, defects: list[str]) -> ParsedMessage:
             headers[name] = values[0] if name in _FIRST_ONLY else ", ".join(values)
 
     try:
-        found, walk_defects = mime_tree.attachments(msg)
+        found, walk_defects, walk_unreadable = mime_tree.attachments(msg)
+        unreadable.extend(walk_unreadable)
     except Exception as exc:
         found, walk_defects = [], [f"attachments unreadable ({type(exc).__name__})"]
+        unreadable.append("the attachments")
     attachments = tuple(Attachment(f.filename, f.content_type, f.data, f.from_forwarded) for f in found)
     try:
         text, body_defects = mime_tree.body_text(msg)
@@ -166,6 +173,7 @@ def _parse(data: bytes, defects: list[str]) -> ParsedMessage:
         defects=_dedupe(walk_defects + defects),
         auth_results=tuple(" ".join(decode_header_text(v).split())
                            for v in raw_headers.get("authentication-results", ()))[:20],
+        unreadable_parts=_dedupe(unreadable),
     )
 
 

@@ -236,7 +236,8 @@ class Intake:
             dedup_key=key, case_id=case.id if case is not None else None, message_id=msg.message_id[:998],
             from_addr=msg.from_addr, raw_sha256=raw_digest, received_at=now, disposition=d.disposition,
             role=d.sender_role, summary={"attachments": [a.filename for a in d.attachments],
-                                         "defects": list(msg.defects)[:20], "reason": d.reason})
+                                         "defects": list(msg.defects)[:20], "reason": d.reason,
+                                         "unreadable_parts": list(msg.unreadable_parts)})
         session.add(inbound)
         session.flush()
         if case is None:

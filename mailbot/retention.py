@@ -1,6 +1,6 @@
 """Retention policy (pure: no I/O, no clock; the caller passes `now`).
 
-Why these rules (SPEC §2, §8; issue 4 point 5):
+Why these rules:
 
 - An **incomplete** case (still `awaiting_documents`) is deleted `incomplete_days` (90) after it was
   opened. We hold health data only to give a second opinion; a request that never became complete

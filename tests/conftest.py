@@ -3,6 +3,9 @@
 - `dovecot` (session) / `imap_account` (per test, emptied): a private Dovecot IMAP server.
 - `smtp_sink` (per test): an aiosmtpd server collecting messages; `smtp_sink_tls`: with STARTTLS+AUTH.
 - `db_url` (per test, parametrized sqlite/postgresql): a fresh empty database URL.
+- `idp` (per test, reset): a local OAuth2 identity provider (http, and https for msal);
+  `oauth_imap`: a second private Dovecot taking XOAUTH2/OAUTHBEARER logins checked against it;
+  `oauth_sink`: an SMTP sink requiring AUTH XOAUTH2/OAUTHBEARER checked against it.
 
 A missing server skips its tests, or fails them when MAILBOT_REQUIRE_SERVERS=1 (CI).
 """
@@ -20,9 +23,10 @@ if _HERE not in sys.path:  # `servers` stays importable even if tests/ becomes a
 
 from servers import make_self_signed_cert, require_or_skip  # noqa: E402
 from servers.dovecot import INSTALL_HINT, DovecotServer, find_dovecot  # noqa: E402
+from servers.identity_provider import IdentityProvider  # noqa: E402
 from servers.postgres import UNREACHABLE, PostgresAdmin  # noqa: E402
 
-_IMAP_FIXTURES = {"dovecot", "imap_account"}
+_IMAP_FIXTURES = {"dovecot", "imap_account", "dovecot_oauth", "oauth_imap"}
 
 
 def pytest_collection_modifyitems(items):
@@ -61,6 +65,60 @@ def imap_account(dovecot):
     """The Dovecot test account with every folder emptied (INBOX only)."""
     dovecot.reset()
     return dovecot
+
+
+# -- OAuth2 ---------------------------------------------------------------------------------------
+
+OAUTH_MAILBOX = "office@hospital.example.org"
+
+
+@pytest.fixture(scope="session")
+def _idp_session(tls_cert):
+    server = IdentityProvider().start(tls_cert=tls_cert)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def idp(_idp_session):
+    """The local identity provider, emptied: new_grant(user), revoke(), forget_access_tokens(),
+    `down`, `lifetime` (3 s), token_url, introspection_url, authority (https, for msal)."""
+    _idp_session.reset()
+    yield _idp_session
+    _idp_session.reset()
+
+
+@pytest.fixture(scope="session")
+def dovecot_oauth(_idp_session):
+    """A second private Dovecot whose `oauth2` passdb asks the identity provider about tokens;
+    its user (OAUTH_MAILBOX) also has a password, for the test helpers."""
+    binary = find_dovecot()
+    if binary is None:
+        require_or_skip(INSTALL_HINT)
+    server = DovecotServer(binary, username=OAUTH_MAILBOX, introspection_url=_idp_session.introspection_url)
+    try:
+        server.start()
+    except BaseException:
+        server.stop()
+        raise
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def oauth_imap(dovecot_oauth, idp):
+    """The OAuth2 Dovecot with its mailbox emptied (and the identity provider reset)."""
+    dovecot_oauth.reset()
+    return dovecot_oauth
+
+
+@pytest.fixture
+def oauth_sink(idp):
+    """An SMTP sink on loopback that requires AUTH XOAUTH2/OAUTHBEARER, checked against `idp`:
+    oauth_logins [(user, mechanism, token)], oauth_refusals, messages."""
+    sink = _sink_class()(introspection_url=idp.introspection_url).start()
+    yield sink
+    sink.stop()
 
 
 # -- SMTP ----------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from mailbot.cli import main as mailbot_main
+from mailbot.resources import default_rules_dir
 
 OFFICE_ADDRESS = "second.opinion@hospital.example.org"
 
@@ -58,7 +59,7 @@ iban = "IT60X0542811101000000123456"
 bic = "BPMOIT22XXX"
 
 [rules]
-dir = "{Path(__file__).resolve().parents[1] / 'rules'}"
+dir = "{default_rules_dir()}"
 """, encoding="utf-8")
     return path
 

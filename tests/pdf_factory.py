@@ -1,5 +1,6 @@
 """Real attachment bytes for tests: PDFs with a text layer, filled forms, encrypted, truncated and
-scanned PDFs, JPEG, Word (.docx and legacy .doc), zip; realistic clinical texts; a small rulebook.
+scanned PDFs, hostile PDFs (JavaScript, Launch, embedded files, XFA, a Flate bomb), JPEG, Word
+(.docx and legacy .doc), zip; realistic clinical texts; a small rulebook.
 
 Everything is generated on the fly with reportlab / pypdf (PIL when present) and is deterministic
 except `encrypted_pdf` (AES salts are random).
@@ -11,9 +12,12 @@ import base64
 import io
 import struct
 import zipfile
+import zlib
 from decimal import Decimal
 
 from pypdf import PdfReader, PdfWriter
+from pypdf.generic import (ArrayObject, DecodedStreamObject, DictionaryObject, NameObject, NumberObject,
+                           TextStringObject)
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.utils import ImageReader, simpleSplit
 from reportlab.pdfgen.canvas import Canvas
@@ -160,7 +164,7 @@ def _fill(blank: bytes, allowed: tuple[str, ...], fields: dict[str, object]) -> 
 
 
 def filled_request_form(*, form_language: str = "en", **fields: object) -> bytes:
-    """The blank request form (in `form_language`) with `fields` filled in (SPEC §7 names;
+    """The blank request form (in `form_language`) with `fields` filled in (the form's field names;
     `language=` is the form field, not the form's own language)."""
     return _fill(request_form_pdf(form_language), REQUEST_FORM_FIELDS, fields)
 
@@ -194,6 +198,87 @@ def scanned_pdf(pages: int = 1) -> bytes:
         canvas.showPage()
     canvas.save()
     return buffer.getvalue()
+
+
+# --- hostile PDFs -------------------------------------------------------------------------------
+
+def _with_root(text: str, **entries: object) -> bytes:
+    """A real text PDF (`text`) whose document catalog gets `entries` (pypdf objects)."""
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(text_pdf(text))))
+    for key, value in entries.items():
+        writer._root_object[NameObject(f"/{key}")] = writer._add_object(value) if key != "AcroForm" else value
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _action(kind: str, **entries: object) -> DictionaryObject:
+    action = DictionaryObject({NameObject("/Type"): NameObject("/Action"), NameObject("/S"): NameObject(f"/{kind}")})
+    action.update({NameObject(f"/{k}"): v for k, v in entries.items()})
+    return action
+
+
+def javascript_pdf(text: str = HISTOLOGY_BREAST) -> bytes:
+    """A genuine report PDF that runs JavaScript as soon as it is opened (/OpenAction)."""
+    return _with_root(text, OpenAction=_action("JavaScript", JS=TextStringObject("app.alert('hello');")))
+
+
+def launch_pdf(text: str = HISTOLOGY_BREAST) -> bytes:
+    """A report PDF whose page, when opened, launches a program (/AA /O with /Launch)."""
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(text_pdf(text))))
+    launch = _action("Launch", F=TextStringObject("cmd.exe"))
+    writer.pages[0][NameObject("/AA")] = DictionaryObject({NameObject("/O"): writer._add_object(launch)})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def embedded_file_pdf(text: str = HISTOLOGY_BREAST) -> bytes:
+    """A report PDF carrying another file (/Names /EmbeddedFiles)."""
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(text_pdf(text))))
+    writer.add_attachment("invoice.exe", b"MZ\x90\x00 not really a program")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def xfa_pdf(text: str = HISTOLOGY_BREAST) -> bytes:
+    """A report PDF with an XFA form in its AcroForm."""
+    xfa = DecodedStreamObject()
+    xfa.set_data(b"<xdp:xdp xmlns:xdp='http://ns.adobe.com/xdp/'></xdp:xdp>")
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(text_pdf(text))))
+    writer._root_object[NameObject("/AcroForm")] = DictionaryObject({
+        NameObject("/Fields"): ArrayObject(), NameObject("/XFA"): writer._add_object(xfa)})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def flate_bomb_pdf(inflated_mb: int = 1024) -> bytes:
+    """A one-page PDF whose page content is `inflated_mb` MB of spaces, Flate-compressed to about
+    1/1000 of that (1 GB -> ~1 MB): past pypdf's decompression limit (75 MB). Built from one
+    compressed megabyte repeated (full flushes make the segments identical), so it is quick."""
+    compressor = zlib.compressobj(9)
+    megabyte = b" " * (1 << 20)
+    first = compressor.compress(megabyte) + compressor.flush(zlib.Z_FULL_FLUSH)
+    again = compressor.compress(megabyte) + compressor.flush(zlib.Z_FULL_FLUSH)
+    content = first + again * (inflated_mb - 1) + compressor.flush()   # (the checksum is wrong: never reached)
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << >> >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(content) + content + b"\nendstream",
+    ]
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
 
 
 # --- other file types ---------------------------------------------------------------------------

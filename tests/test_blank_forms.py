@@ -1,4 +1,4 @@
-"""Blank fillable forms: exact field names (SPEC §7), languages, A4, determinism, round trip."""
+"""Blank fillable forms: exact field names, languages, A4, determinism, round trip."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """rules/calendar.toml: the shipped office calendar loads into `Rulebook.calendar`; the file is
-optional; every mistake in a broken copy is reported with its file, line and key (SPEC §5)."""
+optional; every mistake in a broken copy is reported with its file, line and key."""
 
 from __future__ import annotations
 

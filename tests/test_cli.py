@@ -16,11 +16,12 @@ import pytest
 from mailbot.cli import main
 from mailbot.config import load_config
 from mailbot.errors import ConfigError
+from mailbot.resources import default_rules_dir
 from office import Office, patient_mail
 from pdf_factory import HISTOLOGY_BREAST, text_pdf
 
 ROOT = Path(__file__).resolve().parents[1]
-RULES = ROOT / "rules"
+RULES = default_rules_dir()
 
 LOCAL_CONFIG = """
 [office]

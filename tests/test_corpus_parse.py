@@ -1,4 +1,4 @@
-"""parse_message over the shared robustness corpus (/work/shared/corpus, see its README).
+"""parse_message over the shared robustness corpus (tests/corpus.py says where it is found).
 
 Every email must parse without an exception (the whole run takes a few seconds, which
 also proves nothing hangs); a few files known to break mail-parser or to hide attachments
@@ -14,15 +14,12 @@ from pathlib import Path
 import pytest
 
 from mailbot.parse import ParsedMessage, parse_message
+from corpus import CORPUS, corpus_files, shared_corpus  # noqa: F401  (the fixture)
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 EMAILS = CORPUS / "emails"
+pytestmark = pytest.mark.usefixtures("shared_corpus")
 
-pytestmark = pytest.mark.skipif(
-    not EMAILS.is_dir(), reason=f"robustness corpus not found at {EMAILS} (shared checkout absent)"
-)
-
-ALL_EMAILS = sorted(EMAILS.glob("*.eml")) if EMAILS.is_dir() else []
+ALL_EMAILS = corpus_files("emails", "*.eml")
 
 
 def _manifest() -> dict[str, tuple[str, str]]:

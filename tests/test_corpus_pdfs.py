@@ -10,11 +10,10 @@ from pathlib import Path
 import pytest
 
 from mailbot.documents.inspect import inspect_document
+from corpus import CORPUS, corpus_files, shared_corpus  # noqa: F401  (the fixture)
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 MANIFEST = CORPUS / "MANIFEST.tsv"
-
-pytestmark = pytest.mark.skipif(not MANIFEST.is_file(), reason=f"robustness corpus not found at {CORPUS}")
+pytestmark = pytest.mark.usefixtures("shared_corpus")
 
 # Where our verdict differs from the manifest's expectation on purpose: file -> (verdict, reason).
 EXCEPTIONS = {
@@ -32,7 +31,7 @@ def _manifest() -> dict[str, dict[str, str]]:
 
 
 ROWS = _manifest()
-FILES = sorted(p.name for p in (CORPUS / "pdfs").glob("*.pdf")) if MANIFEST.is_file() else []
+FILES = [p.name for p in corpus_files("pdfs", "*.pdf")]
 
 
 def _expected_verdict(row: dict[str, str]) -> str | None:

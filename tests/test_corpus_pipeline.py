@@ -1,11 +1,10 @@
-"""Every real email of ../shared/corpus through the whole pipeline (parse, assess, route, decide,
-commit, render): none may raise or hang; each ends filed or quarantined; bounces and
-auto-replies never get a reply."""
+"""Every real email of the shared corpus (tests/corpus.py) through the whole pipeline (parse,
+assess, route, decide, commit, render): none may raise or hang; each ends filed or quarantined;
+bounces and auto-replies never get a reply."""
 
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -13,14 +12,13 @@ from sqlalchemy import func, select
 from mailbot.app import build_app
 from mailbot.config import load_config
 from mailbot.store.models import InboundMessage, OutboxMessage
+from corpus import CORPUS, shared_corpus  # noqa: F401  (the fixture)
 from test_cli import local_config
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+pytestmark = pytest.mark.usefixtures("shared_corpus")
 
 
 def manifest() -> list[tuple[str, str]]:
-    if not (CORPUS / "MANIFEST.tsv").exists():
-        pytest.skip(f"the shared corpus is not at {CORPUS}")
     with open(CORPUS / "MANIFEST.tsv", newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
     return [(r["file"], r["expectation"]) for r in rows if r["kind"] == "email"]
@@ -40,7 +38,7 @@ def test_every_corpus_email_is_filed_or_quarantined_and_machines_get_no_reply(tm
     allowed = {"filed", "automatic", "quarantined", "stranger", "duplicate"}
     assert set(dispositions.values()) <= allowed
     machine = [name for name, exp in emails if exp in ("bounce", "autoreply")]
-    assert [n for n in machine if replied[n]] == []   # fml's list notice included (issue 7 point 7)
+    assert [n for n in machine if replied[n]] == []   # fml's list notice included
     assert all(dispositions[n] in ("automatic", "quarantined", "duplicate") for n in machine)
     fml = "emails/sisimai__maildir__bsd__lhost-fml-02.eml"   # Mailing-List:, X-MLServer:, no List-Id
     assert dispositions[fml] in ("automatic", "quarantined") and replied[fml] == 0

@@ -1,4 +1,4 @@
-"""Issue 4: deadlines, reminders and their robustness, with a fake clock (no test sleeps)."""
+"""Deadlines, reminders and their robustness, with a fake clock (no test sleeps)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 7 point 4: delivery is never given up silently. The SMTP sink stopped for longer than a
+"""Delivery is never given up silently. The SMTP sink stopped for longer than a
 day of retries, a recipient refused for good (5xx), a full outbox folder: nothing is dropped,
 `once` says work remains, the admins are told once, and `mailbot outbox` shows and requeues
 without showing an address."""

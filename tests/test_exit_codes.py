@@ -1,4 +1,4 @@
-"""Issue 7 point 3, SPEC §3: every verb fails with one line naming what and where (no password, no
+"""Every verb fails with one line naming what and where (no password, no
 traceback) and a meaningful exit code: 0 done, 1 work remains, 2 configuration or rules error,
 3 a service unreachable. Run as real `mailbot` processes, as an operator would."""
 

@@ -1,4 +1,4 @@
-"""Issue 7 point 1: which failures are the infrastructure's (never a quarantine strike) and which
+"""Which failures are the infrastructure's (never a quarantine strike) and which
 the message's; the outage log that says each change once; the delivery backoff; list mail.
 
 Pure: real exceptions from real causes where one is cheap to make (a read-only SQLite file, a

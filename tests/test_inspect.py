@@ -16,12 +16,18 @@ from pdf_factory import (
     HISTOLOGY_BREAST,
     doc_bytes,
     docx_bytes,
+    embedded_file_pdf,
     encrypted_pdf,
+    filled_consent_form,
     filled_request_form,
+    flate_bomb_pdf,
+    javascript_pdf,
     jpeg_bytes,
+    launch_pdf,
     scanned_pdf,
     text_pdf,
     truncated_pdf,
+    xfa_pdf,
     zip_bytes,
 )
 
@@ -272,3 +278,86 @@ def test_truncated_zip_and_ole_are_still_recognised() -> None:
     assert sniff_kind(docx[:-40]) == "docx"   # central directory gone: local headers are read
     assert sniff_kind(doc_bytes()[:1200]) == "doc"  # the directory sector survives the cut
     assert sniff_kind(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600) == "unknown"
+
+
+# --- active content: named, never a reason to refuse ----------------------------------
+
+@pytest.mark.parametrize("make, expected", [
+    (javascript_pdf, ("JavaScript", "OpenAction")),
+    (launch_pdf, ("AA", "Launch")),
+    (embedded_file_pdf, ("EmbeddedFiles",)),
+    (xfa_pdf, ("XFA",)),
+])
+def test_active_content_is_named_and_the_pdf_stays_usable(make, expected) -> None:
+    found = inspect_document("histology_report.pdf", make())
+    assert found.problem is None and found.opens and found.has_text
+    assert found.active_content == expected
+    assert found.detail.startswith("active content: " + ", ".join(expected))
+    assert inspect_module.active_content_of(found.detail) == expected   # what the case record keeps
+
+
+def test_plain_pdfs_and_our_own_forms_carry_no_active_content() -> None:
+    for data in (text_pdf(HISTOLOGY_BREAST), scanned_pdf(), filled_request_form(patient_name="Maria Rossi"),
+                 filled_consent_form(patient_name="Maria Rossi", authorised_name="Giulia Rossi")):
+        found = inspect_document("x.pdf", data)
+        assert found.problem is None and found.active_content == ()
+        assert inspect_module.active_content_of(found.detail) == ()
+
+
+def test_opening_at_a_page_or_following_a_link_is_not_active_content() -> None:
+    from pypdf.generic import ArrayObject, DictionaryObject, NameObject, NumberObject, TextStringObject
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(text_pdf(HISTOLOGY_BREAST))))
+    page = writer.pages[0].indirect_reference
+    writer._root_object[NameObject("/OpenAction")] = ArrayObject([page, NameObject("/Fit")])
+    writer.add_uri(0, "https://www.example.org/", [72, 72, 200, 90])
+    out = io.BytesIO()
+    writer.write(out)
+    assert inspect_document("x.pdf", out.getvalue()).active_content == ()
+
+    go_to = DictionaryObject({NameObject("/S"): NameObject("/GoTo"), NameObject("/D"): ArrayObject([page])})
+    link_then_script = DictionaryObject({NameObject("/S"): NameObject("/URI"),
+                                         NameObject("/URI"): TextStringObject("https://example.org"),
+                                         NameObject("/Next"): DictionaryObject({
+                                             NameObject("/S"): NameObject("/JavaScript"),
+                                             NameObject("/JS"): TextStringObject("app.alert(1)")})})
+    writer._root_object[NameObject("/OpenAction")] = go_to
+    writer.pages[0][NameObject("/AA")] = DictionaryObject({NameObject("/O"): link_then_script})
+    out = io.BytesIO()
+    writer.write(out)
+    assert inspect_document("x.pdf", out.getvalue()).active_content == ("JavaScript", "AA")   # via /Next
+
+
+def test_flate_bomb_could_not_be_read_within_bounded_memory() -> None:
+    import tracemalloc
+
+    data = flate_bomb_pdf(inflated_mb=1024)       # 1 GB of page content in about 1 MB
+    assert len(data) < 1_200_000
+    tracemalloc.start()
+    try:
+        found = inspect_document("ct_report.pdf", data)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert found.problem == "broken" and found.broken and not found.opens
+    assert "LimitReachedError" in found.detail
+    assert peak < 300_000_000, peak          # pypdf's 75 MB limit, not the gigabyte
+
+
+def test_reading_stops_at_the_page_whose_content_passes_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Page content big but under pypdf's limit, in many streams: text reading ends there."""
+    from pypdf.generic import ArrayObject, DecodedStreamObject, NameObject
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(text_pdf(HISTOLOGY_BREAST, pages=3))))
+    streams = []
+    for _ in range(10):
+        stream = DecodedStreamObject()
+        stream.set_data(b" " * 400_000)
+        streams.append(writer._add_object(stream.flate_encode()))
+    writer.pages[1][NameObject("/Contents")] = ArrayObject(streams)
+    out = io.BytesIO()
+    writer.write(out)
+    monkeypatch.setattr(inspect_module, "MAX_TEXT_CONTENT_BYTES", 1_000_000)
+    found = inspect_document("x.pdf", out.getvalue())
+    assert found.problem is None and found.pages == 3
+    assert "text read from the first 1 of 3 pages" in found.detail

@@ -290,3 +290,67 @@ def test_hostile_address_headers_stay_linear():
     got = parse_message(("From: Mario " + "a-" * 100000 + "\nTo: " + "b." * 100000 + "\n\nx").encode())
     assert time.monotonic() - start < 10
     assert got.from_addr == ""
+
+
+# ------------------------------------------------------------------ unreadable parts
+
+
+def _with_pdf_inside_forwards(depth: int) -> bytes:
+    from email.message import EmailMessage
+
+    inner = EmailMessage()
+    inner["From"] = "x@example.it"
+    inner["Subject"] = "scan"
+    inner.set_content("here")
+    inner.add_attachment(b"%PDF-1.4 deep", maintype="application", subtype="pdf", filename="deep.pdf")
+    for n in range(depth):
+        outer = EmailMessage()
+        outer["From"] = "x@example.it"
+        outer["Subject"] = f"Fwd {n}"
+        outer.set_content("fwd")
+        outer.add_attachment(inner)
+        inner = outer
+    return bytes(inner)
+
+
+def test_a_pdf_inside_50_nested_forwards_is_an_unreadable_part():
+    got = parse_message(_with_pdf_inside_forwards(50))
+    assert got.attachments == ()
+    assert got.unreadable_parts == ("a forwarded message nested deeper than 32 levels",)
+    shallow = parse_message(_with_pdf_inside_forwards(3))
+    assert [a.filename for a in shallow.attachments] == ["deep.pdf"] and shallow.unreadable_parts == ()
+
+
+@pytest.mark.parametrize("content_type", ["multipart/mixed", 'multipart/mixed; boundary="NOT-THERE"'])
+def test_a_multipart_without_a_usable_boundary_is_an_unreadable_part(content_type: str):
+    raw = (f"From: a@example.it\nSubject: s\nMIME-Version: 1.0\nContent-Type: {content_type}\n\n"
+           "--XYZ\nContent-Type: application/pdf; name=a.pdf\nContent-Transfer-Encoding: base64\n\n"
+           "JVBERi0xLjQK\n--XYZ--\n").encode()
+    got = parse_message(raw)
+    assert got.unreadable_parts == ("a multipart/mixed section without a usable boundary",)
+
+
+def test_undecodable_base64_is_an_unreadable_part_not_an_empty_file():
+    raw = (b"From: a@example.it\nSubject: s\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n\n"
+           b"--B\nContent-Type: text/plain\n\nhi\n--B\nContent-Type: application/pdf; name=c.pdf\n"
+           b"Content-Transfer-Encoding: base64\n\n!!!!****@@@@ #### $$$$\n--B--\n")
+    got = parse_message(raw)
+    assert got.attachments == ()
+    assert got.unreadable_parts == ('the attachment "c.pdf" (application/pdf): its encoding cannot be decoded',)
+    damaged = parse_message(raw.replace(b"!!!!****@@@@ #### $$$$", b"JVBERi0xLjQK%%"))
+    assert [a.data for a in damaged.attachments] == [b"%PDF-1.4\n"]   # recoverable: kept, judged later
+    assert damaged.unreadable_parts == ()
+
+
+def test_an_empty_attachment_is_a_file_not_an_unreadable_part():
+    raw = (b"From: a@example.it\nSubject: s\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n\n"
+           b"--B\nContent-Type: text/plain\n\nhi\n--B\nContent-Type: application/pdf; name=e.pdf\n"
+           b"Content-Transfer-Encoding: base64\n\n\n--B--\n")
+    got = parse_message(raw)
+    assert [(a.filename, a.data) for a in got.attachments] == [("e.pdf", b"")]
+    assert got.unreadable_parts == ()
+
+
+@pytest.mark.parametrize("eml", GOLDEN_CASES, ids=lambda p: p.stem)
+def test_golden_messages_have_no_unreadable_parts(eml: Path):
+    assert parse_message(eml.read_bytes()).unreadable_parts == ()

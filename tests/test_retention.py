@@ -1,4 +1,4 @@
-"""Issue 4 point 5, SPEC §8: retention. The pure policy at its boundaries, and a real purge on
+"""Retention. The pure policy at its boundaries, and a real purge on
 SQLite and PostgreSQL that leaves nothing of the case on disk or in the database but one audit
 line, while another case sharing an identical PDF keeps its file."""
 

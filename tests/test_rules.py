@@ -1,5 +1,5 @@
 """The rule files: the shipped set is valid and medically sensible; broken copies are reported
-with the file, line and key of each problem (SPEC §5, STYLE point 4)."""
+with the file, line and key of each problem."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def only_problem(directory: Path) -> dict:
 
 def test_shipped_rules_are_valid(rules: Rulebook):
     assert check_rules(default_rules_dir()) == []
-    assert default_rules_dir() == Path(__file__).resolve().parents[1] / "rules"
+    assert default_rules_dir() == Path(__file__).resolve().parents[1] / "mailbot" / "default_rules"
     assert {f"{name}" for name in RULE_FILES} <= {p.name for p in default_rules_dir().iterdir()}
     assert isinstance(rules, Rulebook)
 

@@ -1,4 +1,4 @@
-"""Issue 3 end to end: triage, payment, routing, report, decline, cancel, by real email."""
+"""Staff work end to end: triage, payment, routing, report, decline, cancel, by real email."""
 
 from __future__ import annotations
 

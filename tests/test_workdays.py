@@ -1,4 +1,4 @@
-"""Working days and deadlines (SPEC §2: triage in 2 working days, report in 5), over calendars
+"""Working days and deadlines (triage in 2 working days, report in 5), over calendars
 built in code, so these tests do not depend on the shipped rules/calendar.toml (that one is
 covered at the end and in test_calendar_rules.py)."""
 

@@ -145,3 +145,57 @@ def test_reply_cap_drops_requestor_replies_but_not_staff_mail():
 
 def test_apple_vacation_reply_is_automatic():
     assert automatic_reason(message(**{"x-apple-action": "VACATION"}), {"so@hospital.example.org"}) == "auto_reply_header"
+
+
+# --- hostile content: named to the staff, never a request to the requestor ---------------
+
+def _active(name, *types):
+    from dataclasses import replace
+    return replace(pdf(name, *types), active_content=("JavaScript", "OpenAction"))
+
+
+def test_active_content_is_a_warning_for_triage_not_a_request_to_the_requestor():
+    atts = (pdf("oncologist_report.pdf", "oncologist_report"), _active("histology_report.pdf", "histology_report"),
+            pdf("mammography_report.pdf", "mammography_report"))
+    d = decide(message(FORM_LINES), atts, Route(None, "new"), "requestor", None, RULES, OFFICE)
+    assert d.state_after == "in_triage"                       # it still counts
+    assert [f.code for f in d.findings] == ["file_active_content"]
+    assert d.findings[0].detail == {"what": ["JavaScript", "OpenAction"]} and not d.findings[0].blocking
+    to_requestor, to_triage = d.replies
+    assert to_requestor.context["files"] == []               # nothing asked about it
+    lines = {doc["filename"]: doc["active_content"] for doc in to_triage.context["documents"]}
+    assert lines == {"oncologist_report.pdf": [], "histology_report.pdf": ["JavaScript", "OpenAction"],
+                     "mammography_report.pdf": []}
+
+
+def test_active_content_filed_earlier_is_still_named_when_the_case_goes_to_triage():
+    earlier = StoredDocument("histology_report.pdf", "h", ("histology_report",), True, "", ("JavaScript",))
+    d = decide(message(FORM_LINES), (pdf("oncologist_report.pdf", "oncologist_report"),
+                                     pdf("mammography_report.pdf", "mammography_report")),
+               Route(case(docs=(earlier,)), "thread"), "requestor", None, RULES, OFFICE)
+    triage = next(r for r in d.replies if r.purpose == "triage/new_case")
+    assert {doc["filename"]: doc["active_content"] for doc in triage.context["documents"]}["histology_report.pdf"] \
+        == ["JavaScript"]
+
+
+def test_unreadable_parts_reach_requestor_and_triage():
+    from dataclasses import replace
+    atts = (pdf("oncologist_report.pdf", "oncologist_report"), pdf("histology_report.pdf", "histology_report"),
+            pdf("mammography_report.pdf", "mammography_report"))
+    msg = replace(message(FORM_LINES), unreadable_parts=("a forwarded message nested deeper than 32 levels",))
+    d = decide(msg, atts, Route(None, "new"), "requestor", None, RULES, OFFICE)
+    assert [f.code for f in d.findings] == ["message_part_unreadable"]
+    for reply in d.replies:
+        assert reply.context["unreadable_parts"] == ["a forwarded message nested deeper than 32 levels"]
+    plain = decide(message(FORM_LINES), atts, Route(None, "new"), "requestor", None, RULES, OFFICE)
+    assert all(r.context["unreadable_parts"] == [] for r in plain.replies) and plain.findings == ()
+
+
+def test_the_specialist_is_warned_of_active_content_in_new_documents():
+    from dataclasses import replace
+    with_specialist = replace(case(state="with_specialist", form={"patient_name": "Maria Rossi"}),
+                              specialist_email="spec@hospital.example.org")
+    d = decide(message("more"), (_active("ct_report.pdf", "ct_report"), pdf("pet_report.pdf", "ct_report")),
+               Route(with_specialist, "thread"), "requestor", None, RULES, OFFICE)
+    (to_specialist,) = [r for r in d.replies if r.purpose == "specialist/more_documents"]
+    assert to_specialist.context["active_files"] == ["ct_report.pdf"]

@@ -1,6 +1,6 @@
-"""Blank fillable PDF forms the robot sends to whoever needs one (SPEC §7). Pure: bytes out.
+"""Blank fillable PDF forms the robot sends to whoever needs one. Pure: bytes out.
 
-Field names are the contract of SPEC §7; labels and instructions are in English or Italian.
+Field names are those forms.py reads (listed in the README); labels and instructions are in English or Italian.
 The output is byte-identical for the same language (reportlab `invariant=1`).
 """
 
@@ -129,7 +129,7 @@ _TEXTS = {
 
 
 def request_form_pdf(language: str = "en") -> bytes:
-    """The blank second-opinion request form (fields of SPEC §7) in English or Italian."""
+    """The blank second-opinion request form (the fields forms.py reads) in English or Italian."""
     lang = _language(language)
     canvas, buffer = _canvas(_TEXTS["request_title"][lang])
     y = _heading(canvas, _TEXTS["request_title"][lang], _TEXTS["request_intro"][lang], lang)

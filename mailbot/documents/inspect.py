@@ -7,9 +7,15 @@ layer (a scan does not) and which AcroForm fields they hold.
 
 Attachments are hostile input: every failure inside pypdf (or the libraries it calls) becomes a
 finding (`problem`, `detail`), never an exception. Work is bounded by counts, not by the clock:
-at most `MAX_TEXT_PAGES` pages and `MAX_TEXT_CONTENT_BYTES` of page content are parsed for text,
-at most `MAX_TEXT_CHARS` characters are kept, and pypdf's own decompression and parsing limits stay
-on (no external jbig2dec process is ever started).
+at most `MAX_TEXT_PAGES` pages and `MAX_TEXT_CONTENT_BYTES` of page content are parsed for text
+(content streams are decoded one at a time and reading stops as soon as the budget is spent), at
+most `MAX_TEXT_CHARS` characters are kept, and pypdf's own decompression and parsing limits stay on
+(no external jbig2dec process is ever started). A PDF that hits one of those limits (a Flate bomb,
+say) "could not be read": it is `broken`, like a damaged file, and a new copy is asked for.
+
+Active content is named, not judged: JavaScript, actions run on opening or on other events
+(/OpenAction, /AA), /Launch, embedded files and XFA forms are listed in `active_content`. Such
+a PDF stays usable (the patient is asked for nothing); the staff are told what it carries.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ import zipfile
 from dataclasses import dataclass, field
 
 from pypdf import PageObject, PasswordType, PdfReader, apply_configuration
-from pypdf.generic import ArrayObject, ByteStringObject, NameObject, NullObject
+from pypdf.errors import LimitReachedError
+from pypdf.generic import ArrayObject, ByteStringObject, DictionaryObject, NameObject, NullObject
 
 KINDS = frozenset({
     "pdf", "jpeg", "png", "gif", "tiff", "heic", "bmp", "webp",
@@ -33,6 +40,12 @@ MAX_TEXT_CHARS = 200_000     # characters of text kept
 MAX_TEXT_CONTENT_BYTES = 2_000_000  # decompressed page content parsed for text (a few s of pypdf)
 MIN_TEXT_LETTERS = 40        # letters needed to call it a text layer rather than a scan
 MAX_FIELDS = 1_000           # AcroForm fields kept
+MAX_ACTION_PAGES = 1_000     # pages whose actions and annotations are checked for active content
+MAX_ANNOTATIONS = 5_000      # annotations checked, all pages together
+MAX_ACTION_CHAIN = 16        # /Next actions followed from one action
+
+# What `active_content` may list (the staff see these words).
+ACTIVE_KINDS = ("JavaScript", "OpenAction", "AA", "Launch", "EmbeddedFiles", "XFA", "RichMedia")
 
 
 @dataclass(frozen=True)
@@ -50,8 +63,9 @@ class Inspection:
     text: str = ""               # extracted text, capped (first ~200k chars)
     fields: dict[str, str] = field(default_factory=dict)  # AcroForm {name: value}, "" when empty
     problem: str | None = None   # None when usable; else one of: "empty", "too_large", "not_pdf",
-                                 # "encrypted", "broken"
+                                 # "encrypted", "broken" (damaged, or past a decompression limit)
     detail: str = ""             # short technical reason for the case view (never patient data)
+    active_content: tuple[str, ...] = ()  # of ACTIVE_KINDS, in that order: not a problem, a warning
 
 
 def inspect_document(filename: str, data: bytes, *, max_bytes: int = 25 * 1024 * 1024) -> Inspection:
@@ -68,6 +82,8 @@ def inspect_document(filename: str, data: bytes, *, max_bytes: int = 25 * 1024 *
         return Inspection(kind=kind, size=size, problem="not_pdf", detail=f"the file is {kind}, not PDF")
     try:
         return _inspect_pdf(data)
+    except LimitReachedError:
+        return _broken(size, LIMIT_DETAIL)
     except Exception as exc:  # the boundary: whatever a hostile PDF makes a library do
         return _broken(size, f"unexpected {type(exc).__name__}")
 
@@ -203,6 +219,18 @@ def _broken(size: int, detail: str) -> Inspection:
     return Inspection(kind="pdf", size=size, is_pdf=True, broken=True, problem="broken", detail=detail)
 
 
+LIMIT_DETAIL = "a decompression or size limit was reached (LimitReachedError)"
+ACTIVE_NOTE = "active content: "   # first in `detail`, so a stored detail still says it
+
+
+def active_content_of(detail: str) -> tuple[str, ...]:
+    """The active content named in a stored `detail` (what `inspect_document` wrote there)."""
+    if not detail.startswith(ACTIVE_NOTE):
+        return ()
+    named = detail[len(ACTIVE_NOTE):].split(";", 1)[0].split(", ")
+    return tuple(k for k in ACTIVE_KINDS if k in named)
+
+
 def _inspect_pdf(data: bytes) -> Inspection:
     size = len(data)
     notes: list[str] = []
@@ -230,10 +258,22 @@ def _inspect_pdf(data: bytes) -> Inspection:
         if pages == 0:
             return _broken(size, "no pages")
 
-        text, read, errors = _extract_text(reader, pages)
+        try:
+            active = _active_content(reader, pages, data)
+        except LimitReachedError:
+            return _broken(size, LIMIT_DETAIL)
+        except Exception as exc:   # a damaged structure: what the raw bytes show still counts
+            active = _raw_active_content(data)
+            notes.append(f"active content check incomplete ({type(exc).__name__})")
+        if active:
+            notes.insert(0, ACTIVE_NOTE + ", ".join(active))
+        try:
+            text, read, errors = _extract_text(reader, pages)
+            fields = _fields(reader, notes)
+        except LimitReachedError:
+            return _broken(size, LIMIT_DETAIL)
         if errors:
             notes.append(f"text unreadable on {len(errors)} page(s) ({', '.join(sorted(set(errors)))})")
-        fields = _fields(reader, notes)
 
     has_text = sum(ch.isalpha() for ch in text) >= MIN_TEXT_LETTERS
     if not has_text:
@@ -241,13 +281,14 @@ def _inspect_pdf(data: bytes) -> Inspection:
     if read < pages:
         notes.append(f"text read from the first {read} of {pages} pages")
     return Inspection(kind="pdf", size=size, is_pdf=True, opens=True, pages=pages, has_text=has_text,
-                      text=text, fields=fields, detail="; ".join(notes))
+                      text=text, fields=fields, detail="; ".join(notes), active_content=active)
 
 
 def _extract_text(reader: PdfReader, pages: int) -> tuple[str, int, list[str]]:
     """Text of the first pages, within MAX_TEXT_PAGES, MAX_TEXT_CHARS and MAX_TEXT_CONTENT_BYTES
     (decompressed page content: what text extraction has to parse). Returns (text, pages read,
-    names of the errors met)."""
+    names of the errors met). A pypdf limit reached (LimitReachedError) is raised: the file is
+    then not readable at all."""
     parts: list[str] = []
     errors: list[str] = []
     chars = 0
@@ -256,12 +297,14 @@ def _extract_text(reader: PdfReader, pages: int) -> tuple[str, int, list[str]]:
     for index in range(min(pages, MAX_TEXT_PAGES)):
         try:
             page = reader.pages[index]
-            cost = _content_size(page)
+            cost = _content_size(page, budget)
             if cost > budget:
                 break
             budget -= cost
             chunk = page.extract_text() or ""
-        except Exception as exc:  # DependencyError, DeprecationError, LimitReachedError, RecursionError...
+        except LimitReachedError:
+            raise
+        except Exception as exc:  # DependencyError, DeprecationError, RecursionError...
             errors.append(type(exc).__name__)
             chunk = ""
         read += 1
@@ -273,19 +316,123 @@ def _extract_text(reader: PdfReader, pages: int) -> tuple[str, int, list[str]]:
     return "\n\n".join(parts), read, errors
 
 
-def _content_size(page: PageObject) -> int:
-    """Decompressed size of a page's content streams (pypdf keeps the decoded data for later)."""
+def _content_size(page: PageObject, budget: int) -> int:
+    """Decompressed size of a page's content streams, decoded one at a time and no further than
+    just past `budget` (pypdf keeps the decoded data for later, so memory stays bounded too)."""
     contents = page.get("/Contents")
     if contents is None:
         return 0
     contents = contents.get_object()
     streams = contents if isinstance(contents, ArrayObject) else [contents]
-    return sum(len(stream.get_object().get_data()) for stream in streams)
+    total = 0
+    for stream in streams:
+        total += len(stream.get_object().get_data())
+        if total > budget:
+            break
+    return total
+
+
+# --- active content -------------------------------------------------------------------------------
+
+# Keys so long that meeting them by chance in compressed data is out of the question.
+_RAW_ACTIVE = re.compile(rb"/(JavaScript|Launch|EmbeddedFiles|RichMedia)(?![A-Za-z0-9#])")
+
+
+def _raw_active_content(data: bytes) -> tuple[str, ...]:
+    """What uncompressed objects anywhere in the file name (objects in object streams are not
+    visible here; the structural check below reaches those)."""
+    found = {m.decode() for m in _RAW_ACTIVE.findall(data)}
+    return tuple(k for k in ACTIVE_KINDS if k in found)
+
+
+def _active_content(reader: PdfReader, pages: int, data: bytes) -> tuple[str, ...]:
+    """JavaScript, automatic actions, Launch, embedded files and XFA: in the document catalog,
+    the pages' actions and their annotations (bounded by MAX_ACTION_PAGES / MAX_ANNOTATIONS),
+    and in the raw bytes."""
+    found = set(_raw_active_content(data))
+    root = _resolved(reader.trailer.get("/Root"))
+    if isinstance(root, DictionaryObject):
+        opening = _resolved(root.get("/OpenAction"))   # an array is a mere destination
+        if isinstance(opening, DictionaryObject) and _runs(opening, found, automatic=True):
+            found.add("OpenAction")
+        _triggers(root.get("/AA"), found)
+        names = _resolved(root.get("/Names"))
+        if isinstance(names, DictionaryObject):
+            found.update(kind for kind in ("JavaScript", "EmbeddedFiles") if f"/{kind}" in names)
+        form = _resolved(root.get("/AcroForm"))
+        if isinstance(form, DictionaryObject) and "/XFA" in form:
+            found.add("XFA")
+    left = MAX_ANNOTATIONS
+    for index in range(min(pages, MAX_ACTION_PAGES)):
+        page = reader.pages[index]
+        _triggers(page.get("/AA"), found)
+        annotations = _resolved(page.get("/Annots"))
+        if not isinstance(annotations, ArrayObject):
+            continue
+        for item in annotations[:left]:
+            annotation = _resolved(item)
+            if not isinstance(annotation, DictionaryObject):
+                continue
+            subtype = annotation.get("/Subtype")
+            if subtype == "/FileAttachment":
+                found.add("EmbeddedFiles")
+            elif subtype == "/RichMedia":
+                found.add("RichMedia")
+            _runs(annotation.get("/A"), found, automatic=False)
+            _triggers(annotation.get("/AA"), found)
+        left -= len(annotations)
+        if left <= 0:
+            break
+    return tuple(k for k in ACTIVE_KINDS if k in found)
+
+
+def _triggers(additional_actions, found: set[str]) -> None:
+    """An /AA dictionary: actions run on events (page opened, field changed, document closed)."""
+    triggers = _resolved(additional_actions)
+    if not isinstance(triggers, DictionaryObject):
+        return
+    for key in list(triggers)[:32]:
+        if _runs(triggers[key], found, automatic=True):
+            found.add("AA")
+
+
+def _runs(action, found: set[str], *, automatic: bool) -> bool:
+    """Add what `action` and its /Next chain run to `found` (JavaScript, Launch, RichMedia). True when
+    it runs one of those or, for an action that runs without a click (`automatic`), when it does
+    anything but move within the document: submitting a form or opening a link on its own counts."""
+    active = False
+    todo, seen = [action], 0
+    while todo and seen < MAX_ACTION_CHAIN:
+        item = _resolved(todo.pop())
+        seen += 1
+        if not isinstance(item, DictionaryObject):
+            continue
+        kind = item.get("/S")
+        if kind == "/JavaScript" or "/JS" in item:
+            found.add("JavaScript")
+            active = True
+        elif kind == "/Launch":
+            found.add("Launch")
+            active = True
+        elif kind == "/RichMediaExecute":
+            found.add("RichMedia")
+            active = True
+        elif automatic and kind not in ("/GoTo", "/Named", None):   # SubmitForm, URI, GoToR... on its own
+            active = True
+        following = _resolved(item.get("/Next"))
+        todo.extend(following if isinstance(following, ArrayObject) else [following])
+    return active
+
+
+def _resolved(value):
+    return value.get_object() if hasattr(value, "get_object") else value
 
 
 def _fields(reader: PdfReader, notes: list[str]) -> dict[str, str]:
     try:
         raw = reader.get_fields() or {}
+    except LimitReachedError:
+        raise
     except Exception as exc:
         notes.append(f"form fields unreadable ({type(exc).__name__})")
         return {}

@@ -15,9 +15,10 @@ __all__ = ["Mailbox", "WaitingMessage", "open_mailbox"]
 def open_mailbox(config: "Config") -> Mailbox:
     """The mailbox the config names: [imap] in production, [maildir] for the demo and tests."""
     if config.imap is not None:
+        from mailbot.auth.registry import token_source
         from mailbot.mailbox.imap import ImapMailbox
 
-        return ImapMailbox(config.imap)
+        return ImapMailbox(config.imap, tokens=token_source(config, "imap"))
     if config.maildir is not None:
         from mailbot.mailbox.maildir import MaildirMailbox
 

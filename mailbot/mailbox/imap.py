@@ -1,6 +1,6 @@
 """The production Mailbox: an IMAP folder, read with BODY.PEEK and emptied only by MOVE after commit.
 
-Design choices, each for the "no message lost, none processed twice" rule (SPEC §8):
+Design choices, each for the "no message lost, none processed twice" rule:
 - keys are "<uidvalidity>:<uid>", and a key from an older UIDVALIDITY is refused rather than
   applied to whatever message now carries that UID;
 - messages are fetched one at a time with BODY.PEEK[] (\\Seen is never state, and a mailbox with
@@ -8,6 +8,8 @@ Design choices, each for the "no message lost, none processed twice" rule (SPEC 
 - a dropped connection is reopened once and the operation retried; UID MOVE/COPY of a UID that
   is already gone is a no-op on the server, so a retried move is harmless.
 Errors and logs name the server, folder and keys only, never message contents.
+Login is a password, or (imap.auth = "oauth2") SASL XOAUTH2/OAUTHBEARER with a token from a
+mailbot.auth TokenSource: a refused token is refreshed once, [UNAVAILABLE] is temporary.
 """
 
 from __future__ import annotations
@@ -20,13 +22,14 @@ from typing import Callable, Iterator, TypeVar
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 
+from mailbot.auth.base import AccessToken, TokenError, TokenSource
 from mailbot.config import ImapConfig
-from mailbot.errors import MailboxError
+from mailbot.errors import ConfigError, MailboxError
 from mailbot.mailbox.base import WaitingMessage
 
 log = logging.getLogger(__name__)
 
-# imapclient logs every protocol line at DEBUG, fetched message bodies included, and SPEC §8 says
+# imapclient logs every protocol line at DEBUG, fetched message bodies included, and there must be
 # no health data in logs: cap it at INFO unless someone configured that logger on purpose.
 if logging.getLogger("imapclient").level == logging.NOTSET:
     logging.getLogger("imapclient").setLevel(logging.INFO)
@@ -68,9 +71,16 @@ def parse_key(key: str) -> tuple[int, int]:
 class ImapMailbox:
     """One IMAP connection to one folder. Not thread-safe: use it from one thread."""
 
-    def __init__(self, config: ImapConfig, *, use_move: bool | None = None):
-        """`use_move=None` uses UID MOVE when the server offers it; False forces COPY+EXPUNGE."""
+    def __init__(self, config: ImapConfig, *, use_move: bool | None = None,
+                 tokens: TokenSource | None = None):
+        """`use_move=None` uses UID MOVE when the server offers it; False forces COPY+EXPUNGE.
+        `tokens`: where access tokens come from when imap.auth = "oauth2"."""
+        if config.auth == "oauth2" and tokens is None:
+            raise ConfigError("imap.auth = \"oauth2\" needs a token source (open the mailbox with "
+                              "mailbot.mailbox.open_mailbox)")
         self.config = config
+        self._tokens = tokens
+        self.logged_in_with = ""       # how the last login went: "password" or the SASL mechanism
         self._use_move = use_move
         self._client: IMAPClient | None = None
         self._uidvalidity: int | None = None
@@ -97,7 +107,7 @@ class ImapMailbox:
         try:
             if c.security == "starttls":
                 self._starttls(client, context)
-            client.login(c.username, c.secret())
+            self._login(client)
             info = self._select(client)
         except BaseException as exc:
             _shutdown_quietly(client)
@@ -112,6 +122,48 @@ class ImapMailbox:
         self._just_selected = True
         log.info("connected to %s", self.where)
         return client
+
+    def _login(self, client: IMAPClient) -> None:
+        if self._tokens is None:
+            client.login(self.config.username, self.config.secret())
+            self.logged_in_with = "password"
+            return
+        mechanism = self.config.oauth2.mechanism.upper()
+        for attempt in (1, 2):   # a refused token is refreshed once; a second refusal is final
+            token = self._token(force_refresh=attempt == 2)
+            try:
+                if mechanism == "OAUTHBEARER":
+                    client.oauthbearer_login(self.config.username, token.value)
+                else:
+                    client.oauth2_login(self.config.username, token.value)
+            except LoginError as exc:
+                said = _login_reply(exc)
+                if "[UNAVAILABLE]" in said.upper():
+                    raise MailboxError(f"{self.where}: the server cannot check OAuth2 tokens just now "
+                                       f"({said}); its identity provider is in trouble; will retry later") from None
+                if attempt == 2:
+                    raise MailboxError(
+                        f"{self.where}: {mechanism} login refused twice, the second time with a fresh "
+                        f"token from {token.provider} ({said}). Check that imap.username is the "
+                        f"mailbox the token is for, and that the app may use IMAP on it (see the "
+                        f"README's Microsoft 365 / Google Workspace sections); `mailbot auth check` "
+                        f"shows the login.") from None
+                log.info("%s: %s token refused (%s); refreshing it once", self.where, mechanism, said)
+            else:
+                self.logged_in_with = f"{mechanism}, token from {token.provider}" + (
+                    f" for {token.identity}" if token.identity else "")
+                return
+
+    def _token(self, force_refresh: bool) -> AccessToken:
+        try:
+            return self._tokens.token(force_refresh=force_refresh)
+        except TokenError as exc:
+            raise MailboxError(f"{self.where}: no OAuth2 token: {exc}") from None
+
+    def check_login(self) -> str:
+        """Log in (and open the folder) now; returns how: for `mailbot auth check`."""
+        self._run("logging in", lambda client: None)
+        return self.logged_in_with
 
     def _track(self, select_info: dict) -> None:
         """Remember the folder's UIDVALIDITY from a SELECT answer; a change voids older keys."""
@@ -355,6 +407,13 @@ def _signals_mail(responses: list) -> bool:
         if len(response) >= 2 and response[1] == b"EXISTS":
             return True
     return False
+
+
+def _login_reply(exc: LoginError) -> str:
+    text = exc.args[0] if exc.args else str(exc)
+    if isinstance(text, bytes):
+        text = text.decode(errors="replace")
+    return " ".join(str(text).split())[:200]
 
 
 def _shutdown_quietly(client: IMAPClient) -> None:

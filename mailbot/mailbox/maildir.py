@@ -16,6 +16,7 @@ from typing import Iterator
 
 from mailbot.errors import MailboxError
 from mailbot.mailbox.base import WaitingMessage
+from mailbot.private_files import private_dirs, tighten_tree
 
 POLL_INTERVAL = 0.25  # seconds between directory checks in wait_for_mail
 
@@ -27,7 +28,7 @@ class MaildirMailbox:
                  quarantine_folder: str = "Quarantine"):
         self.path = Path(path)
         try:
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            private_dirs(self.path.parent)
             self._maildir = mailbox.Maildir(self.path, factory=None, create=True)
         except OSError as exc:
             raise MailboxError(f"cannot open or create the Maildir {self.path}: {exc}") from None
@@ -75,6 +76,7 @@ class MaildirMailbox:
     def _folder_root(self, folder: str) -> Path:
         if folder not in self._maildir.list_folders():
             self._maildir.add_folder(folder)  # Maildir++: <path>/.<folder>/{tmp,new,cur}
+            tighten_tree(self.path / f".{folder}")   # its maildirfolder marker follows the umask
         return self.path / f".{folder}"
 
     def _move(self, key: str, folder: str) -> None:

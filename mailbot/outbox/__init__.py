@@ -15,9 +15,10 @@ __all__ = ["Transport", "open_transport"]
 def open_transport(config: "Config") -> Transport:
     """The transport the config names: [smtp] in production, [outbox] dir for the demo and tests."""
     if config.smtp is not None:
+        from mailbot.auth.registry import token_source
         from mailbot.outbox.smtp import SmtpTransport
 
-        return SmtpTransport(config.smtp)
+        return SmtpTransport(config.smtp, tokens=token_source(config, "smtp"))
     if config.outbox is not None:
         from mailbot.outbox.directory import DirectoryTransport
 

@@ -1,4 +1,4 @@
-"""Telling the admins about mail that is not getting through (issue 7 point 4).
+"""Telling the admins about mail that is not getting through.
 
 Two notices, both `admin/notice` mails queued in the outbox in the caller's transaction, so they
 are delivered as soon as mail works again:

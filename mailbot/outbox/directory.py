@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from mailbot.errors import SendError
+from mailbot.private_files import private_dirs
 from mailbot.store.files import writer_alive
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@+=-]")
@@ -46,7 +47,7 @@ class DirectoryTransport:
     def send(self, *, sender: str, recipients: list[str], message_id: str, raw: bytes) -> None:
         safe = safe_message_id(message_id)
         try:
-            self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+            private_dirs(self.path)
             if any(self.path.glob(f"*-{_glob_escape(safe)}.eml")):
                 return  # already written: sending twice must not deliver twice
             # A sidecar without its .eml is a write cut short by a crash: finish that one.

@@ -3,7 +3,7 @@
 Each row is claimed with FOR UPDATE SKIP LOCKED (PostgreSQL) so several workers can drain one
 queue, and its result is committed right after its send, so the window in which a crash can
 make us send a message again is one SMTP transaction wide. The Message-ID was fixed when the row
-was queued, so such a resend is the same message to the recipient's client (SPEC §8; README
+was queued, so such a resend is the same message to the recipient's client (README
 "Faults and exit codes").
 
 A temporary failure (connection refused, timeout, 4xx, an unwritable outbox folder) keeps the

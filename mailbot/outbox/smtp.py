@@ -5,12 +5,15 @@ program), so the client runs on a private event loop in its own thread; one conn
 for a batch and reopened when the server dropped it. Failures are sorted for the outbox's retry
 logic: connection trouble and 4xx are temporary, 5xx is permanent; connection trouble (and 421)
 also marks the error `unreachable`, so the queue stops the batch instead of trying every row.
-Errors name addresses and message ids only, never content.
+Errors name addresses and message ids only, never content. With smtp.auth = "oauth2" the login
+is SASL XOAUTH2 or OAUTHBEARER with a token from a mailbot.auth TokenSource (a refused token is
+refreshed once).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import ssl
 import threading
@@ -24,8 +27,9 @@ from aiosmtplib import (
     SMTPResponseException,
 )
 
+from mailbot.auth.base import AccessToken, TokenError, TokenSource
 from mailbot.config import SmtpConfig
-from mailbot.errors import SendError
+from mailbot.errors import ConfigError, SendError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -55,11 +59,29 @@ def _tls_context(config: SmtpConfig) -> ssl.SSLContext:
     return context
 
 
+async def _auth_oauthbearer(smtp: aiosmtplib.SMTP, user: str, token: str) -> None:
+    """RFC 7628 OAUTHBEARER (aiosmtplib has only XOAUTH2): on an error challenge the client
+    answers %x01 to get the final reply."""
+    gs2 = "n,a=" + user.replace("=", "=3D").replace(",", "=2C") + ","
+    initial = base64.b64encode(f"{gs2}\x01auth=Bearer {token}\x01\x01".encode())
+    response = await smtp.execute_command(b"AUTH", b"OAUTHBEARER", initial)
+    if response.code == 334:
+        response = await smtp.execute_command(base64.b64encode(b"\x01"))
+    if response.code != 235:
+        raise SMTPAuthenticationError(response.code, response.message)
+
+
 class SmtpTransport:
     """Delivers through the server in `config`; call close() when the batch is done."""
 
-    def __init__(self, config: SmtpConfig):
+    def __init__(self, config: SmtpConfig, *, tokens: TokenSource | None = None):
+        """`tokens`: where access tokens come from when smtp.auth = "oauth2"."""
+        if config.auth == "oauth2" and tokens is None:
+            raise ConfigError("smtp.auth = \"oauth2\" needs a token source (open the transport with "
+                              "mailbot.outbox.open_transport)")
         self.config = config
+        self._tokens = tokens
+        self.logged_in_with = ""    # how the last connection logged in, for `mailbot auth check`
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._smtp: aiosmtplib.SMTP | None = None
@@ -88,6 +110,23 @@ class SmtpTransport:
             raise SendError(f"message {message_id}: not a plain envelope address: "
                             f"{', '.join(map(repr, bad))}", permanent=True)
         self._call(self._send(sender, list(recipients), message_id, raw))
+
+    def check_login(self) -> str:
+        """Connect and log in now; returns how ("no AUTH", "password", or the SASL mechanism)."""
+        self._call(self._check_login())
+        return self.logged_in_with
+
+    async def _check_login(self) -> None:
+        try:
+            await self._connection()
+        except SMTPAuthenticationError as exc:
+            raise SendError(f"{self.where}: login refused ({exc.code} {exc.message}); check "
+                            "smtp.username and the password") from None
+        except ssl.SSLCertVerificationError as exc:
+            raise SendError(f"{self.where}: TLS certificate not trusted ({exc.verify_message}); set "
+                            "smtp.ca_file to the server's CA certificate") from None
+        except (SMTPException, OSError, asyncio.TimeoutError) as exc:
+            raise SendError(f"{self.where}: cannot connect: {exc}") from None
 
     def close(self) -> None:
         if self._loop is None:
@@ -125,11 +164,65 @@ class SmtpTransport:
             use_tls=c.security == "ssl",
             start_tls=True if c.security == "starttls" else False,
             tls_context=_tls_context(c) if c.security != "none" else None,
-            username=c.username or None, password=c.secret() if c.username else None,
+            username=c.username if c.username and self._tokens is None else None,
+            password=c.secret() if c.username and self._tokens is None else None,
         )
         await smtp.connect()
+        try:
+            if self._tokens is not None:
+                await self._oauth_login(smtp)
+            else:
+                self.logged_in_with = "password" if c.username else "no AUTH"
+        except BaseException:
+            smtp.close()
+            raise
         self._smtp = smtp
         return smtp
+
+    # -- OAuth2 login -----------------------------------------------------------------------------
+
+    async def _oauth_login(self, smtp: aiosmtplib.SMTP) -> None:
+        """SASL XOAUTH2 or OAUTHBEARER; a refused token is refreshed once, a second refusal is
+        final. 454 (or 4xx) means the server cannot check tokens now: temporary."""
+        user = self.config.username
+        mechanism = self.config.oauth2.mechanism.upper()
+        if smtp.is_ehlo_or_helo_needed:
+            await smtp.ehlo()
+        if mechanism.lower() not in smtp.server_auth_methods:
+            raise SendError(f"{self.where}: server does not offer AUTH {mechanism} (it offers: "
+                            f"{', '.join(smtp.server_auth_methods) or 'no AUTH'}); set "
+                            "smtp.oauth2.mechanism or check smtp.security (AUTH may need TLS)")
+        for attempt in (1, 2):
+            token = await self._token(force_refresh=attempt == 2)
+            try:
+                if mechanism == "OAUTHBEARER":
+                    await _auth_oauthbearer(smtp, user, token.value)
+                else:
+                    await smtp.auth_xoauth2(user, token.value)
+            except SMTPAuthenticationError as exc:
+                said = f"{exc.code} {exc.message}"
+                if exc.code < 500:
+                    raise SendError(f"{self.where}: the server cannot check OAuth2 tokens just now "
+                                    f"({said}); will retry later") from None
+                if attempt == 2:
+                    raise SendError(
+                        f"{self.where}: {mechanism} login refused twice, the second time with a fresh "
+                        f"token from {token.provider} ({said}). Check that smtp.username is the mailbox "
+                        f"the token is for and that the app may send as it (see the README's Microsoft "
+                        f"365 / Google Workspace sections); `mailbot auth check` shows the login.") from None
+                log.info("%s: %s token refused (%s); refreshing it once", self.where, mechanism, said)
+            else:
+                self.logged_in_with = f"{mechanism}, token from {token.provider}" + (
+                    f" for {token.identity}" if token.identity else "")
+                return
+
+    async def _token(self, force_refresh: bool) -> AccessToken:
+        """Tokens may need an HTTP round trip: fetched off the event loop."""
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(None, lambda: self._tokens.token(force_refresh=force_refresh))
+        except TokenError as exc:
+            raise SendError(f"{self.where}: no OAuth2 token: {exc}") from None
 
     async def _disconnect(self, polite: bool) -> None:
         smtp, self._smtp = self._smtp, None
@@ -157,6 +250,9 @@ class SmtpTransport:
         except (SMTPException, OSError, asyncio.TimeoutError) as exc:
             raise SendError(f"{self.where}: cannot connect to send {what}: {exc}",
                             unreachable=True) from None
+        except SendError as exc:   # an OAuth2 login problem: the setup's, not this message's
+            exc.unreachable = True
+            raise
         options = ["BODY=8BITMIME"] if not raw.isascii() and smtp.supports_extension("8bitmime") else []
         try:
             refused, _reply = await smtp.sendmail(sender, recipients, raw, mail_options=options)

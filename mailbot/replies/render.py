@@ -1,7 +1,8 @@
 """ReplySpec -> bytes of a MIME message. Pure given the template folder.
 
 A template's first line is `Subject: ...`; the rest is the text body. The case ref in square
-brackets is prefixed to every subject so any reply finds its case (SPEC §7).
+brackets is prefixed to every subject so any reply finds its case. Everything the
+sender wrote reaches the templates and the attachment names cleaned and cut (`quoting`).
 """
 
 from __future__ import annotations
@@ -12,11 +13,21 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from datetime import datetime
 from pathlib import Path
+from typing import Sequence
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from mailbot.replies.html import text_to_html
+from mailbot.replies.quoting import clean_filename, quote_context
 from mailbot.workflow.model import ReplySpec
+
+
+_MESSAGE_ID = re.compile(r"<[!-;=?-~]{1,250}>")   # printable ASCII, no space or angle bracket inside
+
+
+def message_id_ok(value: str) -> bool:
+    """A sender's Message-ID is echoed in our threading headers only when it is a plain one."""
+    return bool(_MESSAGE_ID.fullmatch(value))
 
 
 @dataclass(frozen=True)
@@ -26,8 +37,11 @@ class Rendered:
 
 
 class Renderer:
-    def __init__(self, template_dir: Path, *, office_name: str, office_address: str):
-        self.env = Environment(loader=FileSystemLoader(str(template_dir)), undefined=StrictUndefined,
+    def __init__(self, template_dirs: Path | Sequence[Path], *, office_name: str, office_address: str):
+        """`template_dirs` in order of precedence: a template in the first folder that has it wins
+        (an office's own wording before the packaged templates)."""
+        dirs = [template_dirs] if isinstance(template_dirs, Path) else list(template_dirs)
+        self.env = Environment(loader=FileSystemLoader([str(d) for d in dirs]), undefined=StrictUndefined,
                                trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                                autoescape=False)
         self.office_name = office_name
@@ -45,7 +59,7 @@ class Renderer:
     def render(self, spec: ReplySpec, *, case_ref: str | None, message_id: str, date: datetime,
                in_reply_to: str = "", references: tuple[str, ...] = (),
                attachments: list[tuple[str, bytes]] = ()) -> Rendered:
-        context = {**spec.context, "case_ref": case_ref or ""}
+        context = quote_context({**spec.context, "case_ref": case_ref or ""})
         subject, body = self.text(spec.purpose, spec.language, context)
         if case_ref:
             subject = f"[{case_ref}] {subject}"
@@ -55,6 +69,8 @@ class Renderer:
         msg["Subject"] = subject
         msg["Date"] = format_datetime(date)
         msg["Message-ID"] = message_id
+        in_reply_to = in_reply_to if message_id_ok(in_reply_to) else ""
+        references = tuple(r for r in references if message_id_ok(r))
         if in_reply_to:
             msg["In-Reply-To"] = in_reply_to
         refs = [r for r in references if r] + ([in_reply_to] if in_reply_to and in_reply_to not in references else [])
@@ -67,6 +83,6 @@ class Renderer:
         msg.set_content(body, subtype="plain", charset="utf-8")
         msg.add_alternative(text_to_html(body, subject), subtype="html", charset="utf-8")
         for filename, data in attachments:
-            msg.add_attachment(data, maintype="application", subtype="pdf", filename=filename)
+            msg.add_attachment(data, maintype="application", subtype="pdf", filename=clean_filename(filename))
         msg["Content-Language"] = spec.language  # after set_content, which drops Content-* headers
         return Rendered(subject=subject, raw=bytes(msg))

@@ -1,4 +1,5 @@
-"""The admin-edited rule files (`rules/*.toml`), loaded and validated into one typed `Rulebook`.
+"""The admin-edited rule files (an office's `rules/*.toml`; the packaged defaults in
+`mailbot/default_rules/`), loaded and validated into one typed `Rulebook`.
 
     from mailbot.rulebook import load_rulebook, default_rules_dir
     rules = load_rulebook(default_rules_dir())      # raises RulesError("file:line: key: ...")
@@ -6,7 +7,8 @@
 """
 
 from mailbot.rulebook.lines import key_lines
-from mailbot.rulebook.load import RULE_FILES, check_rules, default_rules_dir, load_rulebook
+from mailbot.resources import default_rules_dir
+from mailbot.rulebook.load import RULE_FILES, check_rules, load_rulebook
 from mailbot.rulebook.models import (
     CONSULTATION_TYPES,
     AdministrativeDocument,

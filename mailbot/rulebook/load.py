@@ -78,11 +78,6 @@ OPTIONAL_FILES: dict[str, tuple[type[BaseModel], str]] = {
 }
 
 
-def default_rules_dir() -> Path:
-    """The rule files shipped with the repository (top-level `rules/`)."""
-    return Path(__file__).resolve().parents[2] / "rules"
-
-
 def load_rulebook(directory: Path) -> Rulebook:
     """Load and check every rule file in `directory`; raise `RulesError` listing all problems."""
     rulebook, problems = _compile(Path(directory))
@@ -117,7 +112,7 @@ class _File:
 def _compile(directory: Path) -> tuple[Rulebook | None, list[str]]:
     if not directory.is_dir():
         return None, [f"{directory}:1: rules: rules directory not found; give the folder holding "
-                      f"{', '.join(RULE_FILES)}"]
+                      f"{', '.join(RULE_FILES)} (`mailbot rules init {directory}` writes the defaults there)"]
     files = {name: _File(directory, name) for name in RULE_FILES}
     parts: dict[str, Any] = {}
     for name, (model, _key) in RULE_FILES.items():
@@ -176,7 +171,7 @@ def _read(file: _File, model: type[BaseModel]) -> BaseModel | None:
         file.text = file.path.read_text(encoding="utf-8")
     except FileNotFoundError:
         file.problem((key,), f"file not found; create {file.name} in {file.path.parent} "
-                            "(start from the shipped rules/ folder)", line=1)
+                            "(`mailbot rules init DIR` writes the default files to start from)", line=1)
         return None
     except UnicodeDecodeError as exc:
         line = file.path.read_bytes()[: exc.start].count(b"\n") + 1
@@ -396,7 +391,7 @@ def _explain(error: dict, model: type[BaseModel]) -> str:
         hint = f" (allowed here: {', '.join(allowed)})" if allowed else ""
         return f"unknown key; remove it or correct its spelling{hint}"
     if kind == "missing" and len(loc) == 1:
-        return f"this file has no [{loc[0]}] table; add it (see the shipped rules/ folder)"
+        return f"this file has no [{loc[0]}] table; add it (compare with the defaults: mailbot rules init DIR)"
     if kind == "missing":
         return "required key is missing; add it"
     found = error.get("input")

@@ -1,4 +1,4 @@
-"""Typed shape of the admin-edited rule files (SPEC §5).
+"""Typed shape of the admin-edited rule files.
 
 The loader (`rulebook.load`) validates each TOML file against these models and reports every
 problem with file, line and key; the rest of the code only ever sees a valid `Rulebook`.

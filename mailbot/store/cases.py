@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from mailbot.documents.inspect import active_content_of
 from mailbot.store.models import Case, CaseCounter, OutboxMessage
 from mailbot.workflow.model import CaseView, StoredDocument
 
@@ -35,7 +36,8 @@ def view(case: Case) -> CaseView:
         form=dict(case.form or {}), consent=dict(case.consent or {}),
         documents=tuple(StoredDocument(d.filename, d.sha256, tuple(d.doc_types or ()),
                                        d.problem is None and d.name_ok,
-                                       d.problem or ("" if d.name_ok else f"badly named ({d.name_reason})"))
+                                       d.problem or ("" if d.name_ok else f"badly named ({d.name_reason})"),
+                                       active_content_of(d.detail or ""))
                         for d in case.documents),
         condition_id=case.condition_id, specialist_email=case.specialist_email, amount_due=case.amount_due,
         triage=dict(case.triage or {}), declined_by=tuple(case.declined_by or ()),

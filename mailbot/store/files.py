@@ -6,6 +6,8 @@ import hashlib
 import os
 from pathlib import Path
 
+from mailbot.private_files import FILE_MODE, private_dirs, tighten_fd
+
 
 TMP_SUFFIX = ".tmp"   # + the writer's pid: "<digest>.tmp<pid>"
 
@@ -49,12 +51,13 @@ class FileStore:
                 return digest
             except FileNotFoundError:
                 pass   # deleted by a purge just now: write it again
-        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dirs(target.parent)
         os.chmod(self.root, 0o700)
         tmp = target.with_suffix(f"{TMP_SUFFIX}{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
         try:
             with os.fdopen(fd, "wb") as handle:
+                tighten_fd(handle.fileno())
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())

@@ -197,3 +197,23 @@ class AuditLine(Base):
     at: Mapped[datetime]
     action: Mapped[str] = mapped_column(String(48))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class OAuthToken(Base):
+    """One OAuth2 grant a login uses: its latest refresh token, Fernet-encrypted with
+    the key from `token_key_env` (never in the config file), and whether an admin must act.
+
+    `seed` fingerprints the configured refresh token this one descends from: when an admin
+    configures a new one, the stored chain is stale and the configured token wins.
+    """
+
+    __tablename__ = "oauth_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(String(512), unique=True)   # mailbox|provider|issuer|client|grant
+    label: Mapped[str] = mapped_column(String(320))                  # "office@example.org (microsoft)"
+    seed: Mapped[str] = mapped_column(String(64), default="")
+    refresh_token: Mapped[bytes | None] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime]
+    blocked_reason: Mapped[str | None] = mapped_column(String(32))   # invalid_grant | invalid_client
+    blocked_at: Mapped[datetime | None]
+    blocked_count: Mapped[int] = mapped_column(default=0)            # times blocked: one alert each

@@ -1,4 +1,4 @@
-"""Purging a case: everything of it goes, one audit line stays (SPEC §8, issue 4 point 5).
+"""Purging a case: everything of it goes, one audit line stays.
 
 Three steps, so that a crash anywhere leaves at most orphan files, never a row pointing at a
 missing file:

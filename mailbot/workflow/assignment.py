@@ -1,4 +1,4 @@
-"""Which specialist gets a case (issue 3 §5). Pure: the shell passes in the current loads."""
+"""Which specialist gets a case. Pure: the shell passes in the current loads."""
 
 from __future__ import annotations
 

@@ -40,4 +40,5 @@ def assess(att: Attachment, rulebook: Rulebook, *, max_bytes: int, known_hashes:
         has_text=ins.has_text, problem=problem, doc_types=tuple(doc_types), name_ok=name_ok,
         name_reason=reason, suggestion=suggestion, form_fields=form_fields,
         consent_fields=consent_fields, detail=ins.detail, duplicate=digest in known_hashes,
+        active_content=ins.active_content,
     )

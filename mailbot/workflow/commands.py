@@ -1,4 +1,4 @@
-"""Commands in replies (SPEC §7): the first non-quoted, non-empty line, case-insensitive. Pure.
+"""Commands in replies: the first non-quoted, non-empty line, case-insensitive. Pure.
 
 mail-parser-reply strips the quoted history ("On ... wrote:", "Il giorno ... ha scritto:",
 Outlook headers) in English and Italian; we then skip greetings-free blank lines and '>' lines.

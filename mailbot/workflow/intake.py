@@ -51,6 +51,16 @@ def file_findings(attachments: tuple[AssessedAttachment, ...]) -> list[Finding]:
     return out
 
 
+def warning_findings(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...]) -> list[Finding]:
+    """What the staff must know but the requestor is not asked to fix: active content in a PDF;
+    parts of the email that could not be read (the requestor is told of those too)."""
+    out = [Finding("file_active_content", a.filename, {"what": list(a.active_content)})
+           for a in attachments if a.active_content and not a.duplicate]
+    if msg.unreadable_parts:
+        out.append(Finding("message_part_unreadable", "", {"parts": list(msg.unreadable_parts)}))
+    return out
+
+
 def _merge(old: dict[str, str], *updates: dict[str, str]) -> dict[str, str]:
     merged = dict(old)
     for update in updates:
@@ -122,16 +132,17 @@ def _intake(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], rou
         base.language if base else guessed if guessed in office.languages else office.default_language)
 
     stored = list(base.documents) if base else []
-    new_docs = [StoredDocument(a.filename, a.sha256, a.doc_types, a.usable, _problem_note(a))
+    new_docs = [StoredDocument(a.filename, a.sha256, a.doc_types, a.usable, _problem_note(a), a.active_content)
                 for a in attachments if not a.duplicate]
     facts = [DocumentFacts(d.filename, d.doc_types, d.usable) for d in (*stored, *new_docs)]
     condition_id, requirements = check_completeness(form=form, consent=consent, documents=facts, rulebook=rulebook)
     per_file = file_findings(attachments)
-    findings = tuple(requirements + per_file)
+    findings = tuple(requirements + per_file + warning_findings(msg, attachments))
     state_before = case.state if case else None
     reply_to = (msg.from_addr,)   # the identity the case knows; never a different Reply-To
     base_ctx = _context(form, language, rulebook, office, route, requirements, per_file, attachments, condition_id)
     base_ctx["triage_missing"] = list(case.triage.get("missing", [])) if case else []
+    base_ctx["unreadable_parts"] = list(msg.unreadable_parts)
     events: list[tuple[str, dict[str, Any]]] = [("message_received", summary)]
     replies: list[ReplySpec] = []
 
@@ -146,7 +157,7 @@ def _intake(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], rou
                 lang = doctor.languages[0] if doctor.languages else "en"
                 ctx = {**_context(form, lang, rulebook, office, route, requirements, per_file, attachments,
                                   condition_id),
-                       "doctor_name": doctor.name,
+                       "doctor_name": doctor.name, "unreadable_parts": base_ctx["unreadable_parts"],
                        "documents": [_doc_line(d, lang, rulebook) for d in (*stored, *new_docs) if d.usable],
                        "unusable": [{"filename": d.filename, "problem": d.problem}
                                     for d in (*stored, *new_docs) if not d.usable]}
@@ -184,6 +195,7 @@ def _intake(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], rou
             replies.append(ReplySpec("specialist/more_documents", (str(member.email),), lang,
                                      {"office_name": office.name, "doctor_name": member.name,
                                       "files": [f for _, f in fresh], "asked": list(asked or []),
+                                      "active_files": [d.filename for d in new_docs if d.usable and d.active_content],
                                       "due_date": report_due_if_restarted.date().isoformat() if restart else ""},
                                      documents=fresh, auto_submitted="auto-generated"))
     else:
@@ -209,7 +221,8 @@ def _problem_note(a: AssessedAttachment) -> str:
 
 
 def _doc_line(d: StoredDocument, language: str, rulebook: Rulebook) -> dict[str, Any]:
-    return {"filename": d.filename, "types": [rulebook.title(t, language) for t in d.doc_types[:1]]}
+    return {"filename": d.filename, "types": [rulebook.title(t, language) for t in d.doc_types[:1]],
+            "active_content": list(d.active_content)}
 
 
 def _context(form: dict[str, str], language: str, rulebook: Rulebook, office: Office, route: Route,

@@ -19,6 +19,7 @@ class StoredDocument:
     doc_types: tuple[str, ...]
     usable: bool
     problem: str = ""   # why it is not usable, for the staff's view
+    active_content: tuple[str, ...] = ()   # JavaScript, OpenAction... (documents.inspect.ACTIVE_KINDS)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class AssessedAttachment:
     consent_fields: dict[str, str]
     detail: str = ""
     duplicate: bool = False      # the case already has this exact file
+    active_content: tuple[str, ...] = ()  # a warning for the staff, not a problem: still usable
 
     @property
     def usable(self) -> bool:

@@ -1,4 +1,4 @@
-"""Which case an inbound message belongs to (SPEC §7), and who its sender is on that case. Pure."""
+"""Which case an inbound message belongs to, and who its sender is on that case. Pure."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Staff and requestor commands on an existing case -> Decision. Pure (SPEC §2, §7; issue 3).
+"""Staff and requestor commands on an existing case -> Decision. Pure.
 
 A command counts only from an address listed for its role and only in the state where it makes
 sense; anything else is filed, never acted on, and shown to the admins.

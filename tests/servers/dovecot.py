@@ -3,7 +3,11 @@
 Runs `dovecot -F -c CONF` with its own base_dir/state_dir/log, a passwd-file user, Maildir storage,
 a plain (STARTTLS-capable) and an implicit-TLS listener on free 127.0.0.1 ports and a self-signed
 certificate. As root, mail is stored as the `dovecot` user; as any other user, everything runs as
-that user (see NOTES.md). Test helpers talk IMAP, so they work the same way in both cases.
+that user. Test helpers talk IMAP, so they work the same way in both cases.
+
+With `introspection_url`, the instance also takes OAuth2 logins (SASL XOAUTH2 and OAUTHBEARER)
+through Dovecot's `oauth2` passdb, which POSTs each token to that RFC 7662 endpoint; the
+password passdb is then limited to PLAIN/LOGIN, so a password is never accepted as a token.
 """
 
 from __future__ import annotations
@@ -46,8 +50,10 @@ class DovecotServer:
 
     host = "127.0.0.1"
 
-    def __init__(self, binary: str, username: str = "second.opinion", password: str = "s3cret-pass"):
+    def __init__(self, binary: str, username: str = "second.opinion", password: str = "s3cret-pass",
+                 introspection_url: str = ""):
         self.binary = binary
+        self.introspection_url = introspection_url
         self.username = username
         self.password = password
         self.root = Path(tempfile.mkdtemp(prefix="mailbot-dovecot-"))
@@ -72,6 +78,10 @@ class DovecotServer:
         if as_root:
             dovecot = pwd.getpwnam("dovecot")
             os.chown(self.mail_root, dovecot.pw_uid, dovecot.pw_gid)
+        if self.introspection_url:
+            (self.root / "dovecot-oauth2.conf.ext").write_text(
+                f"introspection_mode = post\nintrospection_url = {self.introspection_url}\n"
+                "username_attribute = username\nactive_attribute = active\nactive_value = true\n")
         self.conf.write_text(self._config(cert, key, as_root))
         check = subprocess.run([self.binary, "-c", str(self.conf), "-n"], capture_output=True, text=True)
         if check.returncode != 0:
@@ -141,7 +151,7 @@ ssl = yes
 ssl_cert = <{cert}
 ssl_key = <{key}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{" xoauth2 oauthbearer" if self.introspection_url else ""}
 auth_failure_delay = 0
 {identity}mail_location = maildir:{self.mail_root}/%u
 mail_max_userip_connections = 500
@@ -152,7 +162,8 @@ namespace inbox {{
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {r}/users
-}}
+{"  mechanisms = plain login" + chr(10) if self.introspection_url else ""}}}
+{self._oauth2_passdb()}
 userdb {{
   driver = static
   args = home={self.mail_root}/%u
@@ -176,6 +187,12 @@ service anvil {{
   }}
 }}
 """
+
+    def _oauth2_passdb(self) -> str:
+        if not self.introspection_url:
+            return ""
+        return (f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n"
+                f"  args = {self.root}/dovecot-oauth2.conf.ext\n}}\n")
 
     def log_tail(self, lines: int = 30) -> str:
         text = ""

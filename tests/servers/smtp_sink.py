@@ -2,15 +2,23 @@
 
 `fail_next(n, code)` answers the next n DATA commands with an error (451: try later, 550: never),
 `refuse_recipient(addr)` answers RCPT TO for that address with 550. The TLS variant offers
-STARTTLS and AUTH (after STARTTLS) with a fixed username/password.
+STARTTLS and AUTH (after STARTTLS) with a fixed username/password. The OAuth2 variant
+(`introspection_url=...`) requires AUTH XOAUTH2 or OAUTHBEARER on the plain loopback port and
+checks each token by POSTing it to that RFC 7662 introspection endpoint, as Dovecot does:
+inactive -> 535 (after the JSON error challenge), endpoint failing -> 454 (temporary).
 """
 
 from __future__ import annotations
 
+import base64
 import email
 import email.policy
+import json
 import ssl
 import threading
+import urllib.error
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -58,16 +66,71 @@ class _Handler:
         return "250 2.0.0 OK: queued"
 
 
+TEMPORARY = "454 4.7.0 Temporary authentication failure"
+
+
+@dataclass
+class _OAuthHandler(_Handler):
+    """Adds the XOAUTH2 and OAUTHBEARER mechanisms (aiosmtpd finds `auth_<MECH>` on the handler)."""
+
+    introspection_url: str = ""
+    logins: list[tuple[str, str, str]] = field(default_factory=list)   # (user, mechanism, token)
+    refusals: list[str] = field(default_factory=list)                  # mechanisms refused
+
+    async def auth_XOAUTH2(self, server, args):
+        return await self._login(server, args, "XOAUTH2")
+
+    async def auth_OAUTHBEARER(self, server, args):
+        return await self._login(server, args, "OAUTHBEARER")
+
+    async def _login(self, server, args, mechanism: str):
+        data = base64.b64decode(args[1]) if len(args) > 1 else await server.challenge_auth("")
+        user, token = _parse_sasl(bytes(data).decode(errors="replace"), mechanism)
+        try:
+            username = self._introspect(token)
+        except (OSError, ValueError):
+            return AuthResult(success=False, handled=False, message=TEMPORARY)
+        if username is None or username != user:
+            self.refusals.append(mechanism)
+            error = json.dumps({"status": "invalid_token", "schemes": "bearer", "scope": "smtp"})
+            await server.challenge_auth(error)   # the client answers with an empty line / %x01
+            return AuthResult(success=False, handled=False)
+        self.logins.append((user, mechanism, token))
+        return AuthResult(success=True, auth_data=user)
+
+    def _introspect(self, token: str) -> str | None:
+        body = urllib.parse.urlencode({"token": token}).encode()
+        with urllib.request.urlopen(self.introspection_url, data=body, timeout=5) as response:
+            answer = json.load(response)
+        return answer.get("username") if answer.get("active") else None
+
+
+def _parse_sasl(text: str, mechanism: str) -> tuple[str, str]:
+    """(user, token) from an XOAUTH2 or OAUTHBEARER initial response."""
+    fields = text.split("\x01")
+    user, token = "", ""
+    if mechanism == "OAUTHBEARER":
+        gs2 = fields[0].split(",")
+        user = next((p[2:] for p in gs2 if p.startswith("a=")), "").replace("=2C", ",").replace("=3D", "=")
+    for f in fields:
+        if f.startswith("user="):
+            user = f[5:]
+        elif f.lower().startswith("auth=bearer "):
+            token = f[12:]
+    return user, token
+
+
 class SmtpSink:
     """Handle for tests: `host`, `port`, `messages`, `clear()`, `fail_next()`, `refuse_recipient()`."""
 
     host = "127.0.0.1"
 
     def __init__(self, *, tls_cert: tuple[Path, Path] | None = None,
-                 username: str = "", password: str = "", port: int | None = None):
+                 username: str = "", password: str = "", introspection_url: str = "",
+                 port: int | None = None):
         """`port`: listen there (a sink started again where a stopped one was), else a free one."""
         self.port = port or free_port()
-        self._handler = _Handler()
+        self._handler = _OAuthHandler(introspection_url=introspection_url) if introspection_url else _Handler()
         self.username, self.password = username, password
         self.ca_file = str(tls_cert[0]) if tls_cert else ""
         kwargs = {}
@@ -77,6 +140,8 @@ class SmtpSink:
             kwargs.update(tls_context=context, require_starttls=False)
         if username:
             kwargs.update(authenticator=self._authenticate, auth_require_tls=bool(tls_cert))
+        if introspection_url:   # 127.0.0.1 only: AUTH without TLS, and no mail without AUTH
+            kwargs.update(auth_require_tls=False, auth_required=True)
         self._controller = Controller(self._handler, hostname=self.host, port=self.port, **kwargs)
         self.auth_logins: list[str] = []
 
@@ -93,7 +158,18 @@ class SmtpSink:
         return self
 
     def stop(self) -> None:
-        self._controller.stop()
+        """Stop serving (a test may do it early to fake an unreachable server)."""
+        if self._controller._thread is not None:
+            self._controller.stop()
+
+    @property
+    def oauth_logins(self) -> list[tuple[str, str, str]]:
+        """(user, mechanism, token) of every accepted OAuth2 login, in order."""
+        return self._handler.logins
+
+    @property
+    def oauth_refusals(self) -> list[str]:
+        return self._handler.refusals
 
     @property
     def messages(self) -> list[SinkMessage]:

@@ -1,0 +1,51 @@
+"""`mailbot auth check`: log in to the mailbox and the SMTP server now and say as whom, and how.
+
+One line per service. Exit 0 when every configured login works, 3 when a server (or the identity
+provider) is unreachable or refuses; a config error stops before this (exit 2).
+"""
+
+from __future__ import annotations
+
+from mailbot.config import Config
+from mailbot.errors import MailboxError, SendError
+
+UNREACHABLE_OR_REFUSED = 3
+
+
+def check_logins(config: Config) -> tuple[int, list[str]]:
+    """(exit code, lines): the IMAP line, then the SMTP line."""
+    lines: list[str] = []
+    failed = False
+    if config.imap is not None:
+        from mailbot.mailbox import open_mailbox
+
+        c = config.imap
+        mailbox = open_mailbox(config)
+        try:
+            how = mailbox.check_login()
+            lines.append(f"imap: OK   logged in to {c.host}:{c.port} as {c.username} ({how}), "
+                         f"folder {c.folder}")
+        except MailboxError as exc:
+            failed = True
+            lines.append(f"imap: FAIL {exc}")
+        finally:
+            mailbox.close()
+    else:
+        lines.append(f"imap: not used (mail is read from the Maildir {config.maildir.path})")
+    if config.smtp is not None:
+        from mailbot.outbox import open_transport
+
+        c = config.smtp
+        transport = open_transport(config)
+        try:
+            how = transport.check_login()
+            whom = f"as {c.username} " if c.username else ""
+            lines.append(f"smtp: OK   logged in to {c.host}:{c.port} {whom}({how})")
+        except SendError as exc:
+            failed = True
+            lines.append(f"smtp: FAIL {exc}")
+        finally:
+            transport.close()
+    else:
+        lines.append(f"smtp: not used (mail is written to the directory {config.outbox.dir})")
+    return (UNREACHABLE_OR_REFUSED if failed else 0), lines
