@@ -88,12 +88,15 @@ def start_app(config, *, stopping: threading.Event | None = None) -> App | None:
             previous[signum] = signal.signal(signum, lambda *_: stopping.set())
     outages = Outages(max_backoff_seconds=config.scheduler.outage_retry_max_seconds,
                       places=service_places(config))
+    notifier = ServiceNotifier()
     try:
         while not stopping.is_set():
             try:
                 app = build_app(config)
             except DatabaseUnavailable as exc:
                 outages.failed("database", exc)
+                notifier.ready()   # systemd: started, and waiting is its work now (no start timeout)
+                notifier.alive()
                 stopping.wait(outages.backoff())
                 continue
             outages.ok("database")
