@@ -97,3 +97,33 @@ def case_detail(app, ref: str) -> str | None:
             out.append(f"  {when(m.created_at)}  {m.status:<6} {m.purpose} -> {', '.join(m.recipients)}"
                        + (f" (attempts {m.attempts}: {m.last_error})" if m.last_error else ""))
     return "\n".join(out)
+
+
+def outbox_table(app, state: str | None = None) -> str:
+    """`mailbot outbox [--state S]`: outgoing mail without addresses or subjects (they can name
+    a patient): id, case, purpose, state, attempts, times and the last error."""
+    zone = app.config.office.zone
+    when = lambda dt: dt.astimezone(zone).strftime("%Y-%m-%d %H:%M") if dt else "-"
+    with app.sessions() as session:
+        query = select(OutboxMessage.id, OutboxMessage.message_id, Case.ref, OutboxMessage.purpose, OutboxMessage.status,
+                       OutboxMessage.attempts, OutboxMessage.created_at, OutboxMessage.next_attempt_at,
+                       OutboxMessage.sent_at, OutboxMessage.last_error) \
+            .outerjoin(Case, Case.id == OutboxMessage.case_id).order_by(OutboxMessage.id)
+        if state:
+            query = query.where(OutboxMessage.status == state)
+        rows = session.execute(query).all()
+    if not rows:
+        return "no outgoing mail" + (f" in state {state}" if state else "")
+    table = [[str(r.id), r.ref or "-", r.purpose, r.status, str(r.attempts), when(r.created_at),
+              when(r.sent_at) if r.status == "sent" else (when(r.next_attempt_at) if r.status == "queued" else "-"),
+              _short_error(r.last_error, r.message_id)] for r in rows]
+    return _table(table, ["id", "case", "purpose", "state", "attempts", "created", "sent / next attempt",
+                          "last error"])
+
+
+def _short_error(error: str, message_id: str) -> str:
+    """The last error on one line, without the row's own Message-ID (the id column says which)."""
+    from mailbot.faults import redact_addresses
+
+    text = " ".join((error or "-").replace(f" {message_id}", "").split())
+    return redact_addresses(text)[:160]

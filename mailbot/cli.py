@@ -12,13 +12,21 @@ from pathlib import Path
 from mailbot import __version__
 from mailbot.errors import MailbotError
 
+STATES = ("queued", "failed", "sent")   # of an outgoing message
+EXIT_CODES = """exit codes (every verb):
+  0  done
+  1  work remains: messages left unprocessed, due mail undelivered, a check failed
+  2  configuration or rules error (one line: file and key)
+  3  a service unreachable: mailbox, database, storage (SMTP for auth check); one line: what and where"""
+
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", default=argparse.SUPPRESS, help="config file (default: $MAILBOT_CONFIG or ./config.toml)")
     common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                         help="log debugging detail too (still no patient data)")
-    p = argparse.ArgumentParser(prog="mailbot", parents=[common],
+    p = argparse.ArgumentParser(prog="mailbot", parents=[common], epilog=EXIT_CODES,
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
                                 description="Email intake robot for a medical second-opinion office.")
     p.add_argument("--version", action="version", version=f"mailbot {__version__}", help="print the version and exit")
     sub = p.add_subparsers(dest="verb", required=True, metavar="VERB", help="what to do (mailbot VERB --help)")
@@ -40,6 +48,13 @@ def _parser() -> argparse.ArgumentParser:
     replay = sub.add_parser("replay", parents=[common], help="run one saved message through the pipeline")
     replay.add_argument("file", help="the message, as a .eml file")
     replay.add_argument("--dry-run", action="store_true", help="print the decision and the replies, change nothing")
+    outbox = sub.add_parser("outbox", parents=[common], help="outgoing mail (no addresses shown); requeue")
+    outbox.add_argument("--state", choices=STATES, help="only mail in this state")
+    outbox_sub = outbox.add_subparsers(dest="outbox_verb", metavar="ACTION", help="retry")
+    retry = outbox_sub.add_parser("retry", parents=[common], help="send failed (or waiting) mail again now")
+    which = retry.add_mutually_exclusive_group(required=True)
+    which.add_argument("id", nargs="?", type=int, help="the outbox id shown by `mailbot outbox`")
+    which.add_argument("--all-failed", action="store_true", help="every failed message")
     db = sub.add_parser("db", parents=[common], help="the database schema")
     db_sub = db.add_subparsers(dest="db_verb", required=True, metavar="ACTION", help="upgrade or check")
     db_sub.add_parser("upgrade", parents=[common], help="create the database or migrate it to this version's schema")
@@ -86,7 +101,14 @@ def _main(argv: list[str] | None) -> int:
         return _dispatch(args)
     except MailbotError as exc:
         print(f"mailbot: {exc}", file=sys.stderr)
-        return 1 if args.verb == "rules" else 2
+        return 1 if args.verb == "rules" else exc.exit_code
+    except Exception as exc:
+        from mailbot.faults import describe, infrastructure_fault
+        service = infrastructure_fault(exc)
+        if service is None or getattr(args, "verbose", False):
+            raise   # a bug: the traceback is what a developer needs
+        print(f"mailbot: {service} unavailable: {describe(exc)}", file=sys.stderr)
+        return 3
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -99,28 +121,24 @@ def _dispatch(args: argparse.Namespace) -> int:
         return run_demo(Path(args.dir))
 
     from mailbot.config import load_config
+    config = load_config(_config_path(args))
     if args.verb == "auth":
         from mailbot.auth.check import check_logins
-        code, lines = check_logins(load_config(_config_path(args)))
+        code, lines = check_logins(config)
         print("\n".join(lines))
         return code
-
+    if args.verb == "replay":
+        _readable_file(Path(args.file))
+    if args.verb == "run":
+        from mailbot.daemon import start_app
+        app = start_app(config)
+        return 0 if app is None else _run(app)
     from mailbot.app import build_app
-    app = build_app(load_config(_config_path(args)))
-    if args.verb in ("run", "once"):
-        from mailbot.daemon import Worker
-        worker = Worker(app)
-        try:
-            if args.verb == "once":
-                report = worker.cycle()
-                print(f"processed {report.processed}, quarantined {report.quarantined}, "
-                      f"errors {report.errors}; sent {report.delivery.sent}, retrying {report.delivery.retrying}, "
-                      f"failed {report.delivery.failed}")
-                return 0 if report.errors == 0 else 1
-            worker.run_forever()
-            return 0
-        finally:
-            worker.close()
+    app = build_app(config)
+    if args.verb == "once":
+        return _once(app)
+    if args.verb == "outbox":
+        return _outbox(app, args)
     if args.verb == "cases":
         from mailbot.caseview import cases_table
         print(cases_table(app, state=args.state))
@@ -138,6 +156,61 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.verb == "payment":
         return _payment(app, args.ref, args.amount)
     raise AssertionError(args.verb)
+
+
+def _readable_file(path: Path) -> None:
+    from mailbot.errors import ConfigError
+    if not path.exists():
+        raise ConfigError(f"replay: {path}: no such file")
+    if not path.is_file():
+        raise ConfigError(f"replay: {path}: not a file (give one saved .eml message)")
+
+
+def _run(app) -> int:
+    from mailbot.daemon import Worker
+    worker = Worker(app)
+    try:
+        worker.run_forever()
+        return 0
+    finally:
+        worker.close()
+
+
+def _once(app) -> int:
+    """One cycle; 3 when the mailbox, database or storage could not be used, 1 when work
+    remains (messages left in the inbox, mail still queued, a reply refused for good in this
+    cycle), else 0."""
+    from mailbot.daemon import LOOP_SERVICES, Worker
+    worker = Worker(app)
+    try:
+        report = worker.cycle()
+    finally:
+        worker.close()
+    d = report.delivery
+    print(f"processed {report.processed}, quarantined {report.quarantined}, errors {report.errors}, "
+          f"left {report.left}; sent {d.sent}, retrying {d.retrying}, failed {d.failed}, "
+          f"undelivered {report.undelivered}")
+    down = [s for s in report.down if s in LOOP_SERVICES]
+    if down:
+        print(f"mailbot: unavailable: {', '.join(down)} (see the log above)", file=sys.stderr)
+        return 3
+    return 1 if report.errors or report.left or report.undelivered or d.failed else 0
+
+
+def _outbox(app, args: argparse.Namespace) -> int:
+    from mailbot.caseview import outbox_table
+    from mailbot.outbox.queue import requeue
+    if args.outbox_verb != "retry":
+        print(outbox_table(app, state=args.state))
+        return 0
+    ids = requeue(app.sessions, app.clock, outbox_id=args.id, all_failed=args.all_failed)
+    if not ids:
+        what = "no failed outgoing mail" if args.all_failed else \
+            f"no queued or failed outgoing mail with id {args.id} (sent mail is never sent again)"
+        print(f"mailbot: {what}", file=sys.stderr)
+        return 0 if args.all_failed else 1
+    print(f"requeued {len(ids)} message(s): {', '.join(map(str, ids))}; `mailbot once` or the daemon sends them")
+    return 0
 
 
 def _rules_check(args: argparse.Namespace) -> int:

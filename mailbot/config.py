@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tomllib
@@ -16,6 +17,7 @@ from schwifty.exceptions import SchwiftyException
 
 from mailbot.errors import ConfigError
 
+log = logging.getLogger(__name__)
 LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
 
 
@@ -264,8 +266,21 @@ class DirectoryOutboxConfig(Section):
     dir: str
 
 
+SUPPORTED_DATABASES = ("sqlite", "postgresql", "postgresql+psycopg")
+
+
 class DatabaseConfig(Section):
     url: str = "sqlite:///var/mailbot.db"
+
+    @field_validator("url")
+    @classmethod
+    def _supported(cls, value: str) -> str:
+        scheme = value.split(":", 1)[0].lower() if ":" in value else ""
+        if scheme not in SUPPORTED_DATABASES:
+            shown = scheme or value.split("/", 1)[0][:40]
+            raise ValueError(f"unsupported database {shown!r}: use sqlite:///PATH or "
+                             "postgresql+psycopg://USER@HOST/DB")
+        return value
 
 
 class StorageConfig(Section):
@@ -341,11 +356,20 @@ class SchedulerConfig(Section):
     deadlines_seconds: int = Field(default=300, ge=5)
     retention_seconds: int = Field(default=3600, ge=5)
     outbox_seconds: int = Field(default=30, ge=1)
+    housekeeping_seconds: int = Field(default=86400, ge=5)   # orphan files and stale temporary files
+    outage_retry_max_seconds: int = Field(default=120, ge=1)  # backoff cap while a service is down
+
+
+MAX_RETRY_SECONDS = 1800   # a queued message is tried at least every 30 minutes
 
 
 class OutboxPolicy(Section):
-    max_attempts: int = Field(default=8, ge=1)
-    retry_base_seconds: int = Field(default=60, ge=1)
+    """Temporary failures are retried for as long as it takes; the admins hear of a delay once."""
+
+    max_attempts: int | None = Field(default=None, ge=1)   # deprecated: accepted and ignored
+    retry_base_seconds: int = Field(default=60, ge=1)      # doubles after each failed attempt...
+    retry_max_seconds: int = Field(default=MAX_RETRY_SECONDS, ge=1, le=MAX_RETRY_SECONDS)  # ...up to this
+    alert_after_minutes: int = Field(default=240, ge=1)    # undelivered this long: admins are told once
 
 
 class Config(Section):
@@ -415,8 +439,14 @@ def load_config(path: str | Path) -> Config:
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        problems = "\n".join(f"  {path}: {_describe(e)}" for e in exc.errors())
+        errors = exc.errors()
+        if len(errors) == 1:   # the usual case: one line, file and key
+            raise ConfigError(f"invalid config file {path}: {_describe(errors[0])}") from None
+        problems = "\n".join(f"  {path}: {_describe(e)}" for e in errors)
         raise ConfigError(f"invalid config file {path}:\n{problems}") from None
+    if config.delivery.max_attempts is not None:
+        log.warning("%s: delivery.max_attempts is deprecated and ignored: temporary delivery "
+                    "failures are retried until they succeed (see delivery.alert_after_minutes)", path)
     # Read secrets now so a missing variable stops the start, not the first login.
     for section in (config.imap, config.smtp):
         if section is not None:

@@ -2,6 +2,13 @@
 
 A message is moved only after its effects are committed; if we crash in between, the next
 round sees it again, finds its dedup key already stored, and just moves it (no second reply).
+
+Faults: a failure of the storage, database, mailbox or SMTP server is never
+the message's fault (faults.py tells them apart). It stops the round, is logged once (outages.py),
+and the same messages are processed after recovery, with a capped backoff meanwhile. Only a
+failure the message itself causes counts towards its quarantine. Two workers on one mailbox and
+one PostgreSQL database process each message once: the loser of a race on the dedup key finds
+the winner's record when it processes the message again, and moves on without a strike.
 """
 
 from __future__ import annotations
@@ -10,22 +17,28 @@ import logging
 import signal
 import threading
 import time
-from datetime import datetime, timezone
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy.exc import IntegrityError
 
 from mailbot.app import App
-from mailbot.errors import MailboxError, MailbotError
+from mailbot.errors import DatabaseUnavailable, MailboxError
+from mailbot.faults import infrastructure_fault
+from mailbot.jobs import JobReport, run_deadlines, run_housekeeping, run_retention
 from mailbot.logsafe import where
-from mailbot.jobs import JobReport, run_deadlines, run_retention
 from mailbot.mailbox import open_mailbox
-from mailbot.mailbox.base import Mailbox
+from mailbot.mailbox.base import Mailbox, WaitingMessage
 from mailbot.notify import ServiceNotifier
+from mailbot.outages import Outages
 from mailbot.outbox import open_transport
+from mailbot.outbox.alerts import DeliveryAlerts
 from mailbot.outbox.base import Transport
-from mailbot.outbox.queue import DeliveryReport, deliver_due
+from mailbot.outbox.queue import DeliveryReport, RetryPolicy, deliver_due, retry_backed_off_now, undelivered
 
 log = logging.getLogger(__name__)
 MAX_FAILURES = 3
+LOOP_SERVICES = ("mailbox", "database", "storage", "network")   # what fetching and processing need
 
 
 @dataclass
@@ -34,9 +47,64 @@ class CycleReport:
     processed: int = 0
     quarantined: int = 0
     duplicates: int = 0
-    errors: int = 0
+    errors: int = 0          # messages that failed by their own fault (strikes)
+    left: int = 0            # messages left in the inbox because a service failed
+    undelivered: int = 0     # outgoing messages still queued after the cycle
+    down: list = field(default_factory=list)   # services unavailable at the end
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
     outcomes: list = field(default_factory=list)
+
+
+def service_places(config) -> dict[str, str]:
+    """Where each service is, for log lines (never a password)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        database = make_url(config.database_url).render_as_string(hide_password=True)
+    except Exception:   # an unparsable URL is reported at start; here it is only a label
+        database = "the configured database"
+    places = {"database": database, "storage": str(config.path(config.storage.dir))}
+    if config.imap is not None:
+        places["mailbox"] = f"IMAP {config.imap.host}:{config.imap.port}"
+    elif config.maildir is not None:
+        places["mailbox"] = f"Maildir {config.path(config.maildir.path)}"
+    if config.smtp is not None:
+        places["smtp"] = f"SMTP {config.smtp.host}:{config.smtp.port}"
+    elif config.outbox is not None:
+        places["smtp"] = f"outbox folder {config.path(config.outbox.dir)}"
+    return places
+
+
+def start_app(config, *, stopping: threading.Event | None = None) -> App | None:
+    """`build_app` for `mailbot run`: a database that is not up yet (a reboot, a failover) is
+    waited for, logged once, until it answers or SIGTERM/SIGINT comes (then None). Configuration
+    and rules errors still stop the start."""
+    from mailbot.app import build_app
+
+    stopping = stopping or threading.Event()
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            previous[signum] = signal.signal(signum, lambda *_: stopping.set())
+    outages = Outages(max_backoff_seconds=config.scheduler.outage_retry_max_seconds,
+                      places=service_places(config))
+    notifier = ServiceNotifier()
+    try:
+        while not stopping.is_set():
+            try:
+                app = build_app(config)
+            except DatabaseUnavailable as exc:
+                outages.failed("database", exc)
+                notifier.ready()   # systemd: started, and waiting is its work now (no start timeout)
+                notifier.alive()
+                stopping.wait(outages.backoff())
+                continue
+            outages.ok("database")
+            return app
+        return None
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 class Worker:
@@ -45,37 +113,84 @@ class Worker:
         self.mailbox = mailbox or open_mailbox(app.config)
         self.transport = transport or open_transport(app.config)
         self.failures: dict[str, int] = {}
+        self.defer_duplicates = False          # `run` sets it: other daemons may share the mailbox
+        self._sighted: set[str] = set()        # duplicates seen once, moved when seen again
         self.stopping = threading.Event()
         self._delivering = threading.Lock()   # the scheduler thread and the mail loop share the transport
+        config = app.config
+        self.outages = Outages(max_backoff_seconds=config.scheduler.outage_retry_max_seconds,
+                               places=service_places(config))
+        self.retry = RetryPolicy(config.delivery.retry_base_seconds, config.delivery.retry_max_seconds)
+        self.alerts = DeliveryAlerts(app.rulebook, app.intake.renderer, office_address=config.office.address,
+                                     office_name=config.office.name, zone=config.office.zone,
+                                     alert_after=timedelta(minutes=config.delivery.alert_after_minutes))
+
+    # -- inbound ----------------------------------------------------------------------------------
 
     def fetch_and_process(self, report: CycleReport) -> None:
-        for waiting in self.mailbox.waiting():
-            if self.stopping.is_set():
-                break
-            try:
-                outcome = self.app.intake.process(waiting.raw)
-            except MailbotError as exc:
-                report.errors += 1
-                log.error("message %s not processed: %s", waiting.key, exc)
-                self._count_failure(waiting.key, report)
-                continue
-            except Exception as exc:  # a bug or a dead database: never let one message stop the daemon
-                report.errors += 1
-                log.error("message %s not processed: %s (will retry, then quarantine; "
-                          "`mailbot replay` on it shows the full error)", waiting.key, where(exc))
-                self._count_failure(waiting.key, report)
-                continue
-            report.outcomes.append(outcome)
-            if outcome.already_done:
-                report.duplicates += 1
-            if outcome.disposition == "quarantined":
-                self.mailbox.move_to_quarantine(waiting.key)
-                report.quarantined += 1
+        listed: set[str] = set()
+        try:
+            for waiting in self.mailbox.waiting():
+                listed.add(waiting.key)
+                if self.stopping.is_set():
+                    break
+                if not self._handle(waiting, report):
+                    report.left += 1
+                    break   # a service is down: the rest of the inbox waits for it too
             else:
-                self.mailbox.move_to_processed(waiting.key)
-                report.processed += 1
-            log.info("message %s: %s%s", waiting.key, outcome.disposition,
-                     f" on {outcome.case_ref}" if outcome.case_ref else "")
+                self._sighted &= listed   # forget duplicates that another worker has moved meanwhile
+        except MailboxError as exc:
+            report.left += 1
+            self.outages.failed("mailbox", exc)
+            return
+        self.outages.ok("mailbox")
+
+    def _handle(self, waiting: WaitingMessage, report: CycleReport) -> bool:
+        """Process one message and move it; False when a service failed (nothing counted)."""
+        try:
+            outcome = self._process(waiting.raw)
+        except Exception as exc:
+            service = infrastructure_fault(exc)
+            if service is not None:
+                self.outages.failed(service, exc)
+                return False
+            report.errors += 1
+            log.error("message %s not processed: %s (will retry, then quarantine; `mailbot replay` on it "
+                      "shows the full error)", waiting.key, where(exc))
+            self._count_failure(waiting.key, report)
+            return True
+        self.outages.ok("database")
+        if not outcome.already_done:
+            self.outages.ok("storage")
+        self.failures.pop(waiting.key, None)
+        report.outcomes.append(outcome)
+        if outcome.already_done:
+            report.duplicates += 1
+            if self.defer_duplicates and waiting.key not in self._sighted:
+                # Probably another daemon committed it a moment ago and is moving it now: two
+                # concurrent MOVEs would leave two copies. Still here next round: move it then.
+                self._sighted.add(waiting.key)
+                return True
+            self._sighted.discard(waiting.key)
+        if outcome.disposition == "quarantined":
+            self.mailbox.move_to_quarantine(waiting.key)
+            report.quarantined += 1
+        else:
+            self.mailbox.move_to_processed(waiting.key)
+            report.processed += 1
+        log.info("message %s: %s%s", waiting.key, outcome.disposition,
+                 f" on {outcome.case_ref}" if outcome.case_ref else "")
+        return True
+
+    def _process(self, raw: bytes):
+        try:
+            return self.app.intake.process(raw)
+        except IntegrityError:
+            # Another worker committed the same message first (the dedup key is unique): processing
+            # it again finds that record and reports a duplicate. A second IntegrityError is the
+            # message's own (the same bytes fail the same way) and counts as a strike.
+            log.info("a concurrent worker stored the same message first; checking")
+            return self.app.intake.process(raw)
 
     def _count_failure(self, key: str, report: CycleReport) -> None:
         self.failures[key] = self.failures.get(key, 0) + 1
@@ -86,40 +201,83 @@ class Worker:
                 report.quarantined += 1
                 self.failures.pop(key, None)
             except MailboxError as exc:
-                log.error("could not quarantine %s: %s", key, exc)
+                self.outages.failed("mailbox", exc)
+        else:
+            report.left += 1
+
+    # -- outbound ---------------------------------------------------------------------------------
 
     def deliver(self, report: CycleReport | None = None) -> None:
-        policy = self.app.config.delivery
         with self._delivering:
-            result = deliver_due(self.app.sessions, self.transport, self.app.clock,
-                                 max_attempts=policy.max_attempts, retry_base_seconds=policy.retry_base_seconds)
-        if report is not None:
+            result = self._deliver_once()
+            if result is not None and result.sent and self.outages.ok("smtp"):
+                # mail works again: what waited out the outage goes now, not at the end of its backoff
+                if self._guard("database", lambda: retry_backed_off_now(self.app.sessions, self.app.clock)):
+                    more = self._deliver_once()
+                    if more is not None:
+                        result.sent += more.sent
+        if report is not None and result is not None:
             report.delivery = result
 
-    def run_job(self, name: str, job) -> JobReport | None:
-        """A failing job is logged and simply runs again next round; it never stops the others."""
+    def _deliver_once(self) -> DeliveryReport | None:
+        result = self._guard("database", lambda: deliver_due(
+            self.app.sessions, self.transport, self.app.clock, policy=self.retry, alerts=self.alerts))
+        if result is None:
+            return None
+        self.outages.ok("database")
+        if result.unreachable:
+            self.outages.failed("smtp", result.unreachable)
+        return result
+
+    def _guard(self, what: str, action):
+        """Run `action`; an infrastructure fault is noted (logged once) and gives None."""
         try:
-            return job(self.app)
+            return action()
         except Exception as exc:
-            log.error("%s job failed: %s; it will run again next round", name, where(exc))
+            service = infrastructure_fault(exc)
+            if service is None:
+                log.error("%s step failed: %s; it will run again next round", what, where(exc))
+            else:
+                self.outages.failed(service, exc)
             return None
 
+    # -- scheduled jobs ---------------------------------------------------------------------------
+
+    def run_job(self, name: str, job) -> JobReport | None:
+        """A failing job is logged (an outage once) and simply runs again next round."""
+        try:
+            result = job(self.app)
+        except Exception as exc:
+            service = infrastructure_fault(exc)
+            if service is None:
+                log.error("%s job failed: %s; it will run again next round", name, where(exc))
+            else:
+                self.outages.failed(service, exc)
+            return None
+        self.outages.ok("database")
+        return result
+
     def run_jobs(self, report: CycleReport | None = None) -> None:
-        """Deadlines, reminders and retention: whatever is due now."""
+        """Deadlines, reminders, retention and housekeeping: whatever is due now."""
         result = self.run_job("deadlines", run_deadlines)
         self.run_job("retention", run_retention)
+        self.run_job("housekeeping", self.housekeeping)
         if report is not None and result is not None:
             report.reminders = result.sent
 
+    def housekeeping(self, app: App) -> JobReport:
+        return run_housekeeping(app, self.transport)
+
+    # -- the two ways to run ----------------------------------------------------------------------
+
     def cycle(self) -> CycleReport:
+        """`mailbot once`: fetch and process, run due jobs, flush the outbox."""
         report = CycleReport()
-        try:
-            self.fetch_and_process(report)
-        except MailboxError as exc:
-            report.errors += 1
-            log.error("mailbox unavailable: %s (will retry)", exc)
+        self.fetch_and_process(report)
         self.run_jobs(report)
         self.deliver(report)
+        report.undelivered = self._guard("database", lambda: undelivered(self.app.sessions)) or 0
+        report.down = self.outages.down()
         return report
 
     def run_forever(self) -> None:
@@ -131,20 +289,26 @@ class Worker:
             signal.signal(signal.SIGTERM, stop)
             signal.signal(signal.SIGINT, stop)
         poll = (self.app.config.imap or self.app.config.maildir).poll_seconds
+        self.defer_duplicates = True
         scheduler = self._scheduler()
         scheduler.start()
         notifier = ServiceNotifier()   # systemd: READY / WATCHDOG / STOPPING (mailbot/notify.py)
         notifier.ready()               # systemd
         try:
             while not self.stopping.is_set():
-                report = CycleReport()
                 try:
-                    self.fetch_and_process(report)
-                except MailboxError as exc:
-                    log.error("mailbox unavailable: %s (will retry)", exc)
-                self.deliver()
+                    self.fetch_and_process(CycleReport())
+                    self.deliver()
+                except Exception as exc:   # a bug must not stop the daemon: log, wait, go on
+                    log.error("mail loop failed: %s; trying again", where(exc))
+                    self.stopping.wait(self.outages.max_backoff)
+                    continue
                 notifier.alive()       # systemd: one round done (WatchdogSec must exceed a round)
-                self.wait_for_mail(poll)
+                pause = self.outages.backoff(LOOP_SERVICES)
+                if pause:
+                    self.stopping.wait(pause)
+                else:
+                    self.wait_for_mail(poll)
         finally:
             notifier.stopping()        # systemd
             scheduler.shutdown(wait=True)
@@ -156,10 +320,12 @@ class Worker:
         # APScheduler fires on wall-clock time; the jobs decide with the app's clock
         scheduler = BackgroundScheduler(timezone=self.app.config.office.timezone)
         options = dict(max_instances=1, coalesce=True, misfire_grace_time=None)
-        scheduler.add_job(self.run_job, "interval", args=("deadlines", run_deadlines), id="deadlines",
-                          seconds=every.deadlines_seconds, next_run_time=datetime.now(timezone.utc), **options)
-        scheduler.add_job(self.run_job, "interval", args=("retention", run_retention), id="retention",
-                          seconds=every.retention_seconds, next_run_time=datetime.now(timezone.utc), **options)
+        now = datetime.now(timezone.utc)
+        for name, job, seconds in (("deadlines", run_deadlines, every.deadlines_seconds),
+                                   ("retention", run_retention, every.retention_seconds),
+                                   ("housekeeping", self.housekeeping, every.housekeeping_seconds)):
+            scheduler.add_job(self.run_job, "interval", args=(name, job), id=name, seconds=seconds,
+                              next_run_time=now, **options)
         scheduler.add_job(self.deliver, "interval", seconds=every.outbox_seconds, id="outbox", **options)
         return scheduler
 
@@ -178,8 +344,8 @@ class Worker:
                 if wait is None:
                     self.stopping.wait(min(left, 5.0))
             except MailboxError as exc:
-                log.error("waiting for mail failed: %s", exc)
-                self.stopping.wait(min(left, 5.0))
+                self.outages.failed("mailbox", exc)
+                return   # the loop's backoff takes over
 
     def close(self) -> None:
         for part in (self.mailbox, self.transport):
@@ -187,3 +353,4 @@ class Worker:
                 part.close()
             except Exception:  # closing is best effort
                 log.debug("close failed", exc_info=True)
+

@@ -1,4 +1,4 @@
-"""Scheduled jobs (shell): deadlines and reminders, retention. Each case in its own transaction,
+"""Scheduled jobs (shell): deadlines and reminders, retention, housekeeping. Each case in its own transaction,
 so one failing case never stops the others, and a Reminder row per key makes every reminder
 at-most-once even with several daemons on one PostgreSQL database."""
 
@@ -11,11 +11,12 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from mailbot.faults import is_infrastructure_fault
 from mailbot.logsafe import where
 from mailbot.schedule.deadlines import due_keys, triage_due
 from mailbot.schedule.policy import case_times, policy_of  # noqa: F401  (also imported from here)
 from mailbot.schedule.retention import RetentionPolicy, retention_action
-from mailbot.store.purge import delete_unreferenced_files, purge_case, scrub_database
+from mailbot.store.purge import delete_unreferenced_files, purge_case, scrub_database, sweep_orphan_files
 from mailbot.store import cases as case_store
 from mailbot.mailbox import open_mailbox
 from mailbot.store.models import Case, Event, InboundMessage, MailboxForget, OutboxMessage, Reminder
@@ -70,6 +71,8 @@ def run_deadlines(app) -> JobReport:
         except IntegrityError:
             report.skipped += 1     # another worker sent it first: exactly what the unique key is for
         except Exception as exc:
+            if is_infrastructure_fault(exc):
+                raise               # the database or storage is down: the whole job waits for it
             report.failed += 1
             log.error("deadline job failed for case id %s: %s; will retry next round", case_id, where(exc))
     return report
@@ -111,6 +114,8 @@ def run_retention(app) -> JobReport:
             report.sent += 1
             log.info("retention: purged %s (%s)", digests.audit.ref if digests.audit else "?", action)
         except Exception as exc:
+            if is_infrastructure_fault(exc):
+                raise
             report.failed += 1
             log.error("retention failed for case id %s: %s; will retry next round", case_id, where(exc))
     forget_in_mailbox(app)
@@ -140,3 +145,16 @@ def forget_in_mailbox(app, mailbox=None) -> int:
         session.commit()
         log.info("deleted %d purged message(s) from the mailbox folders", removed)
         return removed
+
+
+def run_housekeeping(app, transport=None) -> JobReport:
+    """What crashes and full disks leave behind: stored files no row refers to (a purge cut
+    short, a commit that never came) and temporary files of interrupted writes, in the document
+    store and in a directory outbox. Daily in `run`, and in every `once`."""
+    report = JobReport()
+    with app.sessions() as session:
+        report.sent = sweep_orphan_files(session, app.files)
+    sweep = getattr(transport, "sweep", None)
+    if sweep is not None:
+        report.sent += sweep()
+    return report

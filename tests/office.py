@@ -16,7 +16,8 @@ from mailbot.resources import default_rules_dir
 OFFICE_ADDRESS = "second.opinion@hospital.example.org"
 
 
-def write_config(path: Path, *, imap, smtp, db_url: str, storage: Path) -> Path:
+def write_config(path: Path, *, imap, smtp, db_url: str, storage: Path, delivery: str = "",
+                 scheduler: str = "") -> Path:
     path.write_text(f"""
 [office]
 name = "IEO Second Opinion"
@@ -39,8 +40,12 @@ port = {smtp.port}
 security = "none"
 
 [delivery]
-max_attempts = 3
 retry_base_seconds = 1
+retry_max_seconds = 2
+{delivery}
+[scheduler]
+outage_retry_max_seconds = 2
+{scheduler}
 
 [database]
 url = "{db_url}"
@@ -97,12 +102,13 @@ def attachment_names(msg: EmailMessage) -> list[str]:
 class Office:
     """One running office: deliver mail into Dovecot, run `mailbot once`, read what was sent."""
 
-    def __init__(self, tmp_path: Path, imap_account, smtp_sink, db_url: str, monkeypatch):
+    def __init__(self, tmp_path: Path, imap_account, smtp_sink, db_url: str, monkeypatch, **extra: str):
+        """`extra`: delivery="key = value lines", scheduler="..." added to those sections."""
         self.imap = imap_account
         self.sink = smtp_sink
         monkeypatch.setenv("TEST_IMAP_PASSWORD", imap_account.password)
         self.config = write_config(tmp_path / "config.toml", imap=imap_account.imap_config("none"),
-                                   smtp=smtp_sink, db_url=db_url, storage=tmp_path / "documents")
+                                   smtp=smtp_sink, db_url=db_url, storage=tmp_path / "documents", **extra)
         self.storage = tmp_path / "documents"
         self._seen = 0
 

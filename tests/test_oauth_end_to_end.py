@@ -80,7 +80,7 @@ def test_revoked_imap_grant_alerts_the_admins_once_and_smtp_keeps_working(tmp_pa
     idp.revoke_grant(imap_rt)            # e.g. a password reset revoked what the IMAP login uses
     oauth_imap.deliver(patient_mail("Maria <maria@example.net>", "Info", "Hello"))
     runs = [mailbot(config, env, "once") for _ in range(2)]
-    assert all(run.returncode == 1 for run in runs)   # the mailbox could not be read: an error
+    assert all(run.returncode == 3 for run in runs)   # the mailbox could not be read: a service unreachable
     alerts = admin_alerts(oauth_sink)
     assert sorted(a["To"] for a in alerts) == sorted(ADMINS)   # one alert: each admin once
     assert all(OAUTH_MAILBOX in a.get_body(("plain",)).get_content() for a in alerts)

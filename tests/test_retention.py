@@ -7,6 +7,8 @@ from __future__ import annotations
 import email
 import json
 import os
+import subprocess
+import sys
 import time
 from datetime import datetime, timedelta, timezone
 from email import policy as email_policy
@@ -312,6 +314,13 @@ def test_purging_a_parent_keeps_the_documents_its_update_case_copied(tmp_path, d
     assert mentions(scan(app), [OTTAVIA_EMAIL, OTTAVIA_NAME, OTTAVIA_BIRTH]) == []
 
 
+def dead_pid() -> int:
+    """The pid of a process that has already exited."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
 def test_sweep_removes_orphans_left_by_a_crash_and_spares_fresh_and_used_files(tmp_path, db_url):
     app, clock = make_app(tmp_path, db_url)
     kept = app.intake.process(patient_mail(GIULIA, "Second opinion", GIULIA_BODY, [(SHARED_NAME_B, SHARED_PDF)]))
@@ -324,9 +333,10 @@ def test_sweep_removes_orphans_left_by_a_crash_and_spares_fresh_and_used_files(t
     # crash here: the files were never deleted
     files = app.files
     orphan_fresh = files.put(b"written just now by a transaction that has not committed yet")
-    tmp_old = files.path_for(sha256(b"interrupted")).with_suffix(".tmp4242")
-    tmp_young = files.path_for(sha256(b"interrupted too")).with_suffix(".tmp4243")
-    for path in (tmp_old, tmp_young):
+    tmp_old = files.path_for(sha256(b"interrupted")).with_suffix(f".tmp{os.getpid()}")
+    tmp_young = files.path_for(sha256(b"interrupted too")).with_suffix(f".tmp{os.getpid()}")   # writer alive
+    tmp_dead = files.path_for(sha256(b"interrupted by a kill")).with_suffix(f".tmp{dead_pid()}")  # writer gone
+    for path in (tmp_old, tmp_young, tmp_dead):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"partial")
     foreign = files.root / "README.txt"
@@ -337,11 +347,12 @@ def test_sweep_removes_orphans_left_by_a_crash_and_spares_fresh_and_used_files(t
             os.utime(path, (two_hours_ago, two_hours_ago))
 
     with app.sessions() as session:
-        assert sweep_orphan_files(session, files) == len(purged) + 1      # the purge leftovers and the old .tmp
+        # the purge leftovers, the old .tmp and the young .tmp of a dead writer
+        assert sweep_orphan_files(session, files) == len(purged) + 2
         assert sweep_orphan_files(session, files) == 0
     for digest in purged:
         assert not files.path_for(digest).exists()
-    assert not tmp_old.exists()
+    assert not tmp_old.exists() and not tmp_dead.exists()
     assert tmp_young.exists() and files.path_for(orphan_fresh).exists() and foreign.exists()
     assert files.get(sha256(SHARED_PDF)) == SHARED_PDF                   # referenced: kept though old
     with app.sessions() as session:

@@ -75,3 +75,39 @@ def test_open_transport_picks_directory_from_config(tmp_path):
     assert isinstance(transport, DirectoryTransport) and transport.path == tmp_path / "var" / "outbox"
     send(transport)
     assert len(list((tmp_path / "var" / "outbox").glob("*.eml"))) == 1
+
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_a_sidecar_left_alone_by_a_crash_is_completed_by_the_retry(tmp_path):
+    # what a crash between the two renames leaves: the .json of the message, no .eml
+    stem = "20261130T101500000000Z-abc.123@example.org"
+    (tmp_path / f"{stem}.json").write_text('{"message_id": "<abc.123@example.org>"}\n')
+    send(DirectoryTransport(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{stem}.eml", f"{stem}.json"]
+    assert (tmp_path / f"{stem}.eml").read_bytes() == RAW
+    assert json.loads((tmp_path / f"{stem}.json").read_text())["recipients"] == ["p@example.com"]
+
+
+def test_sweep_removes_temporary_files_of_dead_writers_and_old_lone_sidecars(tmp_path):
+    import os
+    import time
+    transport = DirectoryTransport(tmp_path)
+    send(transport)
+    dead = tmp_path / f".tmp-{_dead_pid()}-0123abcd"
+    live = tmp_path / f".tmp-{os.getpid()}-4567ef01"
+    lone_old = tmp_path / "20200101T000000000000Z-gone@example.org.json"
+    lone_young = tmp_path / "20261130T000000000000Z-young@example.org.json"
+    for path in (dead, live, lone_old, lone_young):
+        path.write_bytes(b"partial")
+    old = time.time() - 7200
+    os.utime(lone_old, (old, old))
+    assert transport.sweep() == 2
+    assert not dead.exists() and not lone_old.exists() and live.exists() and lone_young.exists()
+    assert len(list(tmp_path.glob("*.eml"))) == 1 and len(list(tmp_path.glob("*-abc.123@example.org.json"))) == 1

@@ -18,6 +18,12 @@ _AUTO_SUBJECT = re.compile(
     r"returned mail|failure notice|non recapitabile|delivery failure)", re.I)
 
 
+# RFC 2369/2919 list headers and the marks of list managers that send neither List-Id nor
+# Precedence (fml's "Mailing-List:", Mailman's version, X-MLServer).
+LIST_HEADERS = ("list-id", "list-unsubscribe", "list-post", "list-subscribe", "list-help", "list-owner",
+                "list-archive", "mailing-list", "x-mlserver", "x-mailman-version", "x-ml-name")
+
+
 def automatic_reason(msg: ParsedMessage, own_addresses: set[str]) -> str | None:
     """Why this message must get no automatic reply, or None when a person wrote it."""
     h = msg.headers
@@ -26,11 +32,11 @@ def automatic_reason(msg: ParsedMessage, own_addresses: set[str]) -> str | None:
     auto = h.get("auto-submitted", "").strip().lower()
     if auto and auto != "no":
         return "auto_submitted"
-    if "x-loop" in h and any(a in h["x-loop"].lower() for a in own_addresses):
+    if "x-loop" in h:   # set by list managers and autoresponders, whatever the value
         return "loop"
     if h.get("precedence", "").strip().lower() in ("bulk", "list", "junk", "auto_reply"):
         return "precedence"
-    if "list-id" in h or "list-unsubscribe" in h:
+    if any(name in h for name in LIST_HEADERS):
         return "mailing_list"
     if "x-autoreply" in h or "x-autorespond" in h or h.get("x-apple-action", "").strip().upper() == "VACATION":
         return "auto_reply_header"

@@ -3,9 +3,11 @@
 The outbox flushes messages in batches from synchronous code (and maybe from inside an asyncio
 program), so the client runs on a private event loop in its own thread; one connection is reused
 for a batch and reopened when the server dropped it. Failures are sorted for the outbox's retry
-logic: connection trouble and 4xx are temporary, 5xx is permanent. Errors name addresses and
-message ids only, never content. With smtp.auth = "oauth2" the login is SASL XOAUTH2 or
-OAUTHBEARER with a token from a mailbot.auth TokenSource (a refused token is refreshed once).
+logic: connection trouble and 4xx are temporary, 5xx is permanent; connection trouble (and 421)
+also marks the error `unreachable`, so the queue stops the batch instead of trying every row.
+Errors name addresses and message ids only, never content. With smtp.auth = "oauth2" the login
+is SASL XOAUTH2 or OAUTHBEARER with a token from a mailbot.auth TokenSource (a refused token is
+refreshed once).
 """
 
 from __future__ import annotations
@@ -241,13 +243,16 @@ class SmtpTransport:
         except SMTPAuthenticationError as exc:
             # A setup problem, not this message's: keep it queued until the password is fixed.
             raise SendError(f"{self.where}: login refused ({exc.code} {exc.message}); check "
-                            "smtp.username and the password", permanent=False) from None
+                            "smtp.username and the password", unreachable=True) from None
         except ssl.SSLCertVerificationError as exc:
             raise SendError(f"{self.where}: TLS certificate not trusted ({exc.verify_message}); set "
-                            "smtp.ca_file to the server's CA certificate", permanent=False) from None
+                            "smtp.ca_file to the server's CA certificate", unreachable=True) from None
         except (SMTPException, OSError, asyncio.TimeoutError) as exc:
             raise SendError(f"{self.where}: cannot connect to send {what}: {exc}",
-                            permanent=False) from None
+                            unreachable=True) from None
+        except SendError as exc:   # an OAuth2 login problem: the setup's, not this message's
+            exc.unreachable = True
+            raise
         options = ["BODY=8BITMIME"] if not raw.isascii() and smtp.supports_extension("8bitmime") else []
         try:
             refused, _reply = await smtp.sendmail(sender, recipients, raw, mail_options=options)
@@ -262,11 +267,11 @@ class SmtpTransport:
             if exc.code == 421 or exc.code < 400:
                 await self._disconnect(polite=False)
             raise SendError(f"{self.where}: {what} refused ({exc.code} {exc.message})",
-                            permanent=exc.code >= 500) from None
+                            permanent=exc.code >= 500, unreachable=exc.code == 421) from None
         except (SMTPException, OSError, asyncio.TimeoutError) as exc:
             await self._disconnect(polite=False)
             raise SendError(f"{self.where}: connection failed while sending {what}: {exc}",
-                            permanent=False) from None
+                            unreachable=True) from None
         if refused:
             delivered = [r for r in recipients if r not in refused]
             log.warning("%s: %s delivered to %d recipient(s), refused for %d",

@@ -83,6 +83,8 @@ LOOP_HEADERS = (
     "auto-submitted", "precedence", "list-id", "list-unsubscribe", "x-auto-response-suppress",
     "x-autoreply", "x-autorespond", "return-path", "content-type", "x-failed-recipients",
     "x-loop", "x-apple-action",
+    "list-post", "list-subscribe", "list-help", "list-owner", "list-archive", "mailing-list", "x-mlserver",
+    "x-mailman-version", "x-ml-name",
 )
 _FIRST_ONLY = {"return-path", "content-type"}   # repeated ones are joined with ", "
 MAX_DEFECTS = 40

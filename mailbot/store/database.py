@@ -4,6 +4,11 @@ revision is refused (store/schema.py), never migrated silently.
 A SQLite database holds every form and every outgoing mail with its PDFs: its file is created
 0600 (and its folder 0700) before SQLAlchemy opens it, and SQLite gives the -wal, -shm and
 -journal files the mode of the database file.
+
+Connections are checked before use (pool pre-ping), so a backend that PostgreSQL terminated or a
+server restart costs one reconnect, not an error. A database that cannot be reached, opened or
+created at start is one `DatabaseUnavailable` line naming the URL without its password; a URL
+SQLAlchemy cannot use is a `ConfigError`.
 """
 
 from __future__ import annotations
@@ -12,12 +17,16 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailbot.errors import ConfigError, DatabaseUnavailable
+from mailbot.faults import describe
 from mailbot.private_files import private_file, tighten
 from mailbot.store.schema import require_head
 
 SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+CONNECT_TIMEOUT_SECONDS = 10
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -26,6 +35,14 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def safe_url(url: str) -> str:
+    """The URL for messages: the password masked."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(unparsable URL)"
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -40,12 +57,23 @@ def sqlite_file(url: str) -> Path | None:
 
 
 def make_engine(url: str) -> Engine:
-    path = sqlite_file(url)
+    """The engine for `url`; ConfigError for a URL it cannot use, DatabaseUnavailable when a
+    SQLite file cannot be created."""
+    shown = safe_url(url)
+    try:
+        path = sqlite_file(url)
+        connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS} if url.startswith("postgresql") else {}
+        engine: Engine = create_engine(url, future=True, pool_pre_ping=True, connect_args=connect_args)
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        raise ConfigError(f"database.url {shown}: cannot be used ({type(exc).__name__}: {exc}); "
+                          "use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB") from None
     if path is not None:
-        private_file(path)
+        try:
+            private_file(path)
+        except OSError as exc:
+            raise DatabaseUnavailable(f"database {shown} cannot be created: {describe(exc)}") from None
         for suffix in SQLITE_COMPANIONS:   # left 0644 by a version before this rule
             tighten(path.with_name(path.name + suffix))
-    engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
@@ -53,5 +81,9 @@ def make_engine(url: str) -> Engine:
 
 def open_database(url: str) -> sessionmaker[Session]:
     engine = make_engine(url)
-    require_head(engine)
+    try:
+        require_head(engine)
+    except (SQLAlchemyError, OSError) as exc:
+        engine.dispose()
+        raise DatabaseUnavailable(f"database {safe_url(url)} cannot be opened: {describe(exc)}") from None
     return sessionmaker(engine, expire_on_commit=False)

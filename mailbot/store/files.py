@@ -11,6 +11,27 @@ from mailbot.private_files import FILE_MODE, private_dirs, tighten_fd
 
 __all__ = ["FileStore", "sha256"]
 
+TMP_SUFFIX = ".tmp"   # + the writer's pid: "<digest>.tmp<pid>"
+
+
+def writer_alive(pid_text: str) -> bool:
+    """Is the process that named a temporary file after its pid still running (on this host)?
+    Unknown or unreadable pids count as alive: then only age decides."""
+    try:
+        pid = int(pid_text)
+    except ValueError:
+        return True
+    if pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:   # e.g. EPERM: it exists
+        return True
+    return True
+
+
 
 class FileStore:
     def __init__(self, root: Path):
@@ -31,14 +52,21 @@ class FileStore:
                 pass   # deleted by a purge just now: write it again
         private_dirs(target.parent)
         os.chmod(self.root, 0o700)
-        tmp = target.with_suffix(f".tmp{os.getpid()}")
+        tmp = target.with_suffix(f"{TMP_SUFFIX}{os.getpid()}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-        with os.fdopen(fd, "wb") as handle:
-            tighten_fd(handle.fileno())
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                tighten_fd(handle.fileno())
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        except BaseException:   # a full disk must not leave a partial file behind
+            try:
+                tmp.unlink(missing_ok=True)
+            except OSError:
+                pass
+            raise
         return digest
 
     def get(self, digest: str) -> bytes:

@@ -146,6 +146,15 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
 
 
+class DeliveryAlert(Base):
+    """An outbox message the admins were told is long undelivered: at most once per message,
+    even with two daemons (the primary key)."""
+
+    __tablename__ = "delivery_alerts"
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"), primary_key=True)
+    at: Mapped[datetime]
+
+
 class Payment(Base):
     __tablename__ = "payments"
     id: Mapped[int] = mapped_column(primary_key=True)

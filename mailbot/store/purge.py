@@ -32,7 +32,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
-from mailbot.store.files import FileStore
+from mailbot.store.files import FileStore, writer_alive
 from mailbot.store.models import AuditLine, Base, Case, Document, Event, InboundMessage
 
 log = logging.getLogger(__name__)
@@ -226,8 +226,9 @@ def sweep_orphan_files(session: Session, files: FileStore, *,
 
     Files (and `.tmp*` leftovers of interrupted writes) younger than `min_age_seconds` (an hour)
     are left alone: `FileStore.put` writes a file before the transaction that refers to it
-    commits, so a fresh unreferenced file may be about to be referenced. Names that are neither
-    digests nor temporary files are not ours and are left alone too.
+    commits, so a fresh unreferenced file may be about to be referenced. A temporary file whose
+    writer (the pid in its name) is no longer running goes at once: nobody will finish it.
+    Names that are neither digests nor temporary files are not ours and are left alone too.
     """
     root = files.root
     if not root.is_dir():
@@ -246,7 +247,8 @@ def sweep_orphan_files(session: Session, files: FileStore, *,
             if not temporary and name in used:
                 continue
             try:
-                if path.stat().st_mtime > cutoff:
+                dead_writer = temporary and not writer_alive(name.split(".tmp", 1)[1])
+                if not dead_writer and path.stat().st_mtime > cutoff:
                     continue
                 path.unlink()
             except FileNotFoundError:

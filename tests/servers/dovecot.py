@@ -86,7 +86,20 @@ class DovecotServer:
         check = subprocess.run([self.binary, "-c", str(self.conf), "-n"], capture_output=True, text=True)
         if check.returncode != 0:
             raise RuntimeError(f"dovecot rejected its test config:\n{check.stderr}")
-        with open(self.root / "stderr.log", "wb") as stderr:
+        return self._launch(timeout)
+
+    def restart(self, down_seconds: float = 0.0, timeout: float = 15.0) -> "DovecotServer":
+        """Stop the server (every session dropped, the ports closed), stay down `down_seconds`,
+        start it again on the same ports with the same mail."""
+        if self._proc is not None and self._proc.poll() is None:
+            self.kick()   # the master's exit alone lets running imap processes serve on
+            self._proc.send_signal(signal.SIGTERM)
+            self._proc.wait(timeout=15)
+        time.sleep(down_seconds)
+        return self._launch(timeout)
+
+    def _launch(self, timeout: float) -> "DovecotServer":
+        with open(self.root / "stderr.log", "ab") as stderr:
             self._proc = subprocess.Popen([self.binary, "-F", "-c", str(self.conf)],
                                           stdout=subprocess.DEVNULL, stderr=stderr,
                                           preexec_fn=_die_with_parent)

@@ -55,5 +55,14 @@ class PostgresAdmin:
         host = parts.hostname or "127.0.0.1"
         return name, f"postgresql+psycopg://{auth}@{host}:{parts.port or 5432}/{name}"
 
+    def refuse_connections(self, name: str) -> None:
+        """The database stops accepting connections and every open one is terminated (as in a
+        failover or an administrator's maintenance)."""
+        self._execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        self._execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
+
+    def allow_connections(self, name: str) -> None:
+        self._execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+
     def drop_database(self, name: str) -> None:
         self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

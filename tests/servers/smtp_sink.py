@@ -126,8 +126,10 @@ class SmtpSink:
     host = "127.0.0.1"
 
     def __init__(self, *, tls_cert: tuple[Path, Path] | None = None,
-                 username: str = "", password: str = "", introspection_url: str = ""):
-        self.port = free_port()
+                 username: str = "", password: str = "", introspection_url: str = "",
+                 port: int | None = None):
+        """`port`: listen there (a sink started again where a stopped one was), else a free one."""
+        self.port = port or free_port()
         self._handler = _OAuthHandler(introspection_url=introspection_url) if introspection_url else _Handler()
         self.username, self.password = username, password
         self.ca_file = str(tls_cert[0]) if tls_cert else ""
