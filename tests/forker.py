@@ -21,7 +21,7 @@ import mailbot.daemon  # noqa: F401
 import mailbot.mailbox.imap  # noqa: F401
 import mailbot.outbox.smtp  # noqa: F401
 from mailbot.app import build_app
-from mailbot.blank_forms_cache import blank_form
+from mailbot.documents.blank_forms_cache import blank_form
 from mailbot.cli import main
 from mailbot.config import load_config
 
