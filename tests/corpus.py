@@ -17,7 +17,20 @@ from servers import require_or_skip
 
 CORPUS_ENV = "MAILBOT_CORPUS"
 BESIDE_CHECKOUT = Path(__file__).resolve().parents[2] / "shared" / "corpus"
-CORPUS = Path(os.environ[CORPUS_ENV]) if os.environ.get(CORPUS_ENV) else BESIDE_CHECKOUT
+
+
+def _find() -> Path:
+    """$MAILBOT_CORPUS, else `shared/corpus` beside the checkout or beside a folder above it (a
+    worktree sits deeper than the main checkout)."""
+    if os.environ.get(CORPUS_ENV):
+        return Path(os.environ[CORPUS_ENV])
+    for folder in Path(__file__).resolve().parents[1:]:
+        if (folder / "shared" / "corpus" / "MANIFEST.tsv").is_file():
+            return folder / "shared" / "corpus"
+    return BESIDE_CHECKOUT
+
+
+CORPUS = _find()
 FOUND = (CORPUS / "MANIFEST.tsv").is_file()
 HINT = (f"the shared robustness corpus is not at {CORPUS} (no MANIFEST.tsv): set {CORPUS_ENV}=/path/to/corpus "
         f"(the folder holding MANIFEST.tsv, emails/ and pdfs/) or put it at {BESIDE_CHECKOUT}")
