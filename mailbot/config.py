@@ -54,6 +54,8 @@ class OfficeConfig(Section):
     case_prefix: str = Field(default="SO", pattern=r"^[A-Z]{1,6}$")
     timezone: str = "Europe/Rome"
     languages: list[Annotated[str, Field(pattern=r"^[a-z]{2}$")]] = ["en", "it"]   # templates must exist
+    # documents confidently written in another language need an official translation
+    accepted_languages: list[Annotated[str, Field(pattern=r"^[a-z]{2}$")]] = ["en", "it"]
     max_attachment_mb: int = Field(default=25, ge=1, le=200)
     max_replies_per_address_per_day: int = Field(default=10, ge=1)
 
@@ -71,7 +73,7 @@ class OfficeConfig(Section):
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
 
-    @field_validator("languages")
+    @field_validator("languages", "accepted_languages")
     @classmethod
     def _some_language(cls, value: list[str]) -> list[str]:
         if not value:

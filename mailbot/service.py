@@ -67,7 +67,8 @@ def office_of(config: Config, rulebook: Rulebook) -> Office:
                   max_replies_per_day=off.max_replies_per_address_per_day, zone=off.zone,
                   calendar=WorkCalendar.from_rulebook(rulebook),
                   require_authenticated_staff=security.require_authenticated_staff,
-                  authserv_id=security.authserv_id)
+                  authserv_id=security.authserv_id, accepted_languages=tuple(off.accepted_languages),
+                  incomplete_days=config.retention.incomplete_days)
 
 
 class Intake:

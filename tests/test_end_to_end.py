@@ -244,15 +244,26 @@ def test_smtp_failure_is_retried_without_loss_or_duplicate(office):
 
 
 def test_an_address_gets_at_most_the_daily_cap_of_automatic_replies(office):
-    # a misbehaving autoresponder without any machine mark writes again and again
+    # a misbehaving autoresponder without any machine mark writes again and again, each time with
+    # a new file, so that every message on its own would deserve a full reply
     for n in range(12):
-        office.deliver(patient_mail("Robot <robot@elsewhere.example.net>", f"Re: hello {n}", "I got your mail."))
+        office.deliver(patient_mail("Robot <robot@elsewhere.example.net>", f"Re: hello {n}", "I got your mail.",
+                                    [(f"scan{n:04d}.pdf", text_pdf(f"Automatic receipt number {n}"))]))
     office.once()
     assert len(office.new_replies()) == 10
     app = office.app()
     from mailbot.store.models import Event
     with app.sessions() as s:
         assert len(s.execute(select(Event).where(Event.kind == "reply_suppressed")).scalars().all()) == 2
+
+
+def test_the_same_empty_message_again_and_again_gets_two_replies_not_ten(office):
+    # nothing new in each: the instructions once, then one short acknowledgement, then nothing
+    for n in range(12):
+        office.deliver(patient_mail("Robot <robot@elsewhere.example.net>", f"Re: hello {n}", "I got your mail."))
+    office.once()
+    purposes = sorted(m["Subject"].split("] ", 1)[1] for m in office.new_replies())
+    assert purposes == ["How to request a second opinion", "Thank you, your message is on your request"]
 
 
 def test_triage_is_told_of_files_that_could_not_be_used(office):

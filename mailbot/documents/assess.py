@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from mailbot.documents.classify import classify
 from mailbot.documents.inspect import inspect_document
+from mailbot.documents.language import foreign_language
 from mailbot.documents.naming import check_name
 from mailbot.documents.forms import CONSENT_FIELDS, fields_from_acroform, looks_like_consent_form, looks_like_request_form
 from mailbot.parse import Attachment
@@ -32,13 +33,17 @@ class AssessedAttachment:
     detail: str = ""
     duplicate: bool = False      # the case already has this exact file
     active_content: tuple[str, ...] = ()  # a warning for the staff, not a problem: still usable
+    language: str = ""           # the language its text is confidently written in, when not accepted
 
     @property
     def usable(self) -> bool:
         return self.problem is None and self.name_ok and not self.duplicate
 
 
-def assess(att: Attachment, rulebook: Rulebook, *, max_bytes: int, known_hashes: frozenset[str]) -> AssessedAttachment:
+def assess(att: Attachment, rulebook: Rulebook, *, max_bytes: int, known_hashes: frozenset[str],
+           accepted_languages: tuple[str, ...] = ()) -> AssessedAttachment:
+    """`accepted_languages`: a document confidently written in none of them is not usable
+    (problem "foreign_language"); empty: the language is not judged."""
     digest = att.sha256
     ins = inspect_document(att.filename, att.data, max_bytes=max_bytes)
     form_fields: dict[str, str] = {}
@@ -57,6 +62,11 @@ def assess(att: Attachment, rulebook: Rulebook, *, max_bytes: int, known_hashes:
             problem = "form_blank"
     else:
         doc_types = classify(att.filename, ins.text if problem is None else "", rulebook)
+    language, detail = "", ins.detail
+    if problem is None and accepted_languages and doc_types not in (("request_form",), ("consent_form",)):
+        language = foreign_language(ins.text, accepted_languages) or ""
+        if language:
+            problem, detail = "foreign_language", "; ".join(filter(None, (detail, f"written in {language}")))
     name_ok, reason, suggestion = True, None, None
     if problem is None and doc_types not in (("request_form",), ("consent_form",)):
         verdict = check_name(att.filename, doc_types, ins.text, rulebook)
@@ -65,6 +75,6 @@ def assess(att: Attachment, rulebook: Rulebook, *, max_bytes: int, known_hashes:
         filename=att.filename, sha256=digest, size=len(att.data), kind=ins.kind, pages=ins.pages,
         has_text=ins.has_text, problem=problem, doc_types=tuple(doc_types), name_ok=name_ok,
         name_reason=reason, suggestion=suggestion, form_fields=form_fields,
-        consent_fields=consent_fields, detail=ins.detail, duplicate=digest in known_hashes,
-        active_content=ins.active_content,
+        consent_fields=consent_fields, detail=detail, duplicate=digest in known_hashes,
+        active_content=ins.active_content, language=language,
     )

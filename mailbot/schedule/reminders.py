@@ -35,7 +35,8 @@ def reminder_specs(key: str, case: CaseView, findings: list[dict[str, Any]], rul
     series, _, days = key.partition(":")
     if series == "documents":
         return [ReplySpec("requestor/reminder_documents", requestor, lang,
-                          {**ctx, "days": days, "missing": missing_titles(findings, rulebook, lang)})]
+                          {**ctx, "days": days, "delete_on": delete_on,
+                           "missing": missing_titles(findings, rulebook, lang)})]
     if key == "deletion_warning":
         return [ReplySpec("requestor/deletion_warning", requestor, lang,
                           {**ctx, "delete_on": delete_on, "missing": missing_titles(findings, rulebook, lang)})]

@@ -12,6 +12,8 @@ from mailbot.store.models import Case, CaseCounter, OutboxMessage
 from mailbot.workflow.envelope import Envelope
 from mailbot.workflow.model import Facts
 
+NOTED = "requestor/noted"   # the short acknowledgement, at most one a day per case
+
 
 def load_facts(session: Session, envelope: Envelope, *, case_prefix: str, now: datetime, zone) -> Facts:
     msg = envelope.message
@@ -28,6 +30,7 @@ def load_facts(session: Session, envelope: Envelope, *, case_prefix: str, now: d
         parents=parents_of(session, candidates),
         specialist_loads=case_store.open_cases_by_specialist(session),
         replies_today=replies_today(session, now),
+        noted_today=noted_today(session, [c for c in candidates], now),
         next_ref=peek_next_ref(session, case_prefix, now.astimezone(zone).year))
 
 
@@ -58,6 +61,17 @@ def replies_today(session: Session, now: datetime) -> dict[str, int]:
         for address in recipients:
             counts[address.lower()] = counts.get(address.lower(), 0) + 1
     return counts
+
+
+def noted_today(session: Session, cases: list[Case], now: datetime) -> frozenset[str]:
+    """The refs among `cases` whose requestor got the short acknowledgement in the last 24 hours."""
+    ids = {c.id: c.ref for c in cases}
+    if not ids:
+        return frozenset()
+    rows = session.execute(select(OutboxMessage.case_id).where(
+        OutboxMessage.case_id.in_(ids), OutboxMessage.purpose == NOTED,
+        OutboxMessage.created_at >= now - timedelta(days=1)))
+    return frozenset(ids[case_id] for (case_id,) in rows)
 
 
 def peek_next_ref(session: Session, prefix: str, year: int) -> str:

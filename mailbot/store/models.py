@@ -67,6 +67,8 @@ class Case(Base):
     declined_by: Mapped[list[Any]] = mapped_column(default=list)
     pending_extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
     parent_ref: Mapped[str | None] = mapped_column(String(32))
+    additional_of: Mapped[str | None] = mapped_column(String(32))   # the reported case this opinion follows
+    after_report: Mapped[dict[str, Any]] = mapped_column(default=dict)   # the report's files, the treatment path
     paid_at: Mapped[datetime | None]
     report_sent_at: Mapped[datetime | None]
     report_due_at: Mapped[datetime | None]
@@ -107,6 +109,7 @@ class Document(Base):
     name_reason: Mapped[str | None] = mapped_column(String(32))
     suggestion: Mapped[str | None] = mapped_column(String(255))
     detail: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str | None] = mapped_column(String(8))   # detected language of the text layer, if judged
     received_at: Mapped[datetime]
 
     case: Mapped[Case] = relationship(back_populates="documents")

@@ -79,7 +79,8 @@ def decide(envelope: Envelope, facts: Facts, rulebook: Rulebook, office: Office,
     if decision is None:
         restart = office.report_due(now) if case is not None and case.state == State.WITH_SPECIALIST else None
         decision = decide_intake(msg, attachments, route, role, envelope.automatic, rulebook, office,
-                                 report_due_if_restarted=restart, body_form=envelope.body_form, now=now)
+                                 report_due_if_restarted=restart, body_form=envelope.body_form, now=now,
+                                 noted_today=case is not None and case.ref in facts.noted_today)
     return capped(decision, facts.replies_today, office.max_replies_per_day)
 
 

@@ -46,6 +46,7 @@ class IntakeData:
     forms_needed: tuple[str, ...] = ()
     ask_purpose: str = "requestor/missing_documents"
     report_due_if_restarted: datetime | None = None
+    noted_today: bool = False               # the short acknowledgement went out in the last 24 hours
 
 
 class Builder:
@@ -273,6 +274,15 @@ def acknowledge(b: Builder) -> None:
     b.send(ReplySpec("requestor/received", i.reply_to, i.language, {**i.context, "state": b.case.state}))
 
 
+def note_briefly(b: Builder) -> None:
+    """Nothing new came: a short acknowledgement that repeats nothing, at most once a day."""
+    i = b.intake
+    if i.noted_today:
+        b.events.append(("reply_skipped", {"purpose": "requestor/noted", "why": "acknowledged in the last 24 hours"}))
+        return
+    b.send(ReplySpec("requestor/noted", i.reply_to, i.language, i.context))
+
+
 def forward_to_specialist(b: Builder) -> None:
     """New usable files for the case's specialist; what they asked for restarts the report deadline."""
     i, case = b.intake, b.case
@@ -303,4 +313,4 @@ def say_closed(b: Builder) -> None:
 EFFECTS: dict[str, Callable[[Builder], None]] = {f.__name__: f for f in (
     approve, triage_missing, specialist_missing, reject, record_payment, decline, route_to_specialist,
     propose_extra, answer_extra, cancel, deliver_report, acknowledge_complete, send_to_triage,
-    ask_for_documents, acknowledge, forward_to_specialist, say_closed)}
+    ask_for_documents, acknowledge, note_briefly, forward_to_specialist, say_closed)}

@@ -53,7 +53,8 @@ def open_envelope(raw: bytes, rulebook: Rulebook, office: Office) -> Envelope:
         if att.sha256 in seen:
             continue
         seen.add(att.sha256)
-        attachments.append(assess(att, rulebook, max_bytes=office.max_attachment_bytes, known_hashes=frozenset()))
+        attachments.append(assess(att, rulebook, max_bytes=office.max_attachment_bytes, known_hashes=frozenset(),
+                                  accepted_languages=office.accepted_languages))
     refs = tuple(dict.fromkeys(find_refs(msg.subject, office.case_prefix) + find_refs(msg.text, office.case_prefix)))
     bounced = ()
     if automatic:   # a bounce quotes the Message-ID of what we sent

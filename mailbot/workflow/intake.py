@@ -8,7 +8,8 @@ filed without touching the case.
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -31,7 +32,8 @@ def file_findings(attachments: tuple[AssessedAttachment, ...]) -> list[Finding]:
         if a.duplicate:
             out.append(Finding("file_duplicate", a.filename))
         elif a.problem is not None:
-            out.append(Finding("file_problem", a.filename, {"problem": a.problem, "kind": a.kind}))
+            out.append(Finding("file_problem", a.filename, {"problem": a.problem, "kind": a.kind,
+                                                            **({"language": a.language} if a.language else {})}))
         elif not a.name_ok:
             out.append(Finding("file_badly_named", a.filename, {
                 "reason": a.name_reason, "suggestion": a.suggestion, "types": list(a.doc_types)}))
@@ -73,8 +75,9 @@ def _no_case(route: Route, role: str, disposition: str, reason: str,
 def decide(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], route: Route, role: str,
            automatic: str | None, rulebook: Rulebook, office: Office, *,
            report_due_if_restarted: datetime | None = None, body_form: dict[str, str] | None = None,
-           now: datetime | None = None) -> Decision:
-    """`body_form`: the request-form fields of the body, when the caller has read them already."""
+           now: datetime | None = None, noted_today: bool = False) -> Decision:
+    """`body_form`: the request-form fields of the body, when the caller has read them already;
+    `noted_today`: the case's requestor had the short acknowledgement in the last 24 hours."""
     case = route.case
     guessed = detect_language(f"{msg.subject}\n{msg.text}", office.default_language)
     summary = {"from_role": role, "attachments": [a.filename for a in attachments]}
@@ -101,12 +104,13 @@ def decide(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], rout
 
     form = fields_from_body(msg.text) if body_form is None else body_form
     return _intake(msg, attachments, route, role, rulebook, office, guessed, summary, report_due_if_restarted,
-                   form, now)
+                   form, now, noted_today)
 
 
 def _intake(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], route: Route, role: str,
             rulebook: Rulebook, office: Office, guessed: str, summary: dict[str, Any],
-            report_due_if_restarted: datetime | None, body_form: dict[str, str], now: datetime | None) -> Decision:
+            report_due_if_restarted: datetime | None, body_form: dict[str, str], now: datetime | None,
+            noted_today: bool = False) -> Decision:
     case, parent = route.case, None
     if route.how == "update":   # a new case that builds on the earlier one's form and documents
         parent, case = case, None
@@ -116,20 +120,23 @@ def _intake(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], rou
     language = form.get("language") if form.get("language") in office.languages else (
         base.language if base else guessed if guessed in office.languages else office.default_language)
     stored = tuple(base.documents) if base else ()
-    new_docs = tuple(StoredDocument(a.filename, a.sha256, a.doc_types, a.usable, _problem_note(a), a.active_content)
+    new_docs = tuple(StoredDocument(a.filename, a.sha256, a.doc_types, a.usable, _problem_note(a), a.active_content,
+                                    a.language)
                      for a in attachments if not a.duplicate)
     condition_id, requirements = check_completeness(
         form=form, consent=consent, rulebook=rulebook,
         documents=[DocumentFacts(d.filename, d.doc_types, d.usable) for d in (*stored, *new_docs)])
     per_file = file_findings(attachments)
     context = partial(_context, form, rulebook=rulebook, office=office, route=route, requirements=requirements,
-                      per_file=per_file, attachments=attachments, condition_id=condition_id)
+                      per_file=per_file, attachments=attachments, condition_id=condition_id,
+                      delete_on=deletion_date(case, office, now))
     b = Builder(case, role, msg.from_addr, rulebook, office, first_event=("message_received", summary))
-    b.intake = _intake_data(msg, case, form, language, context, stored, new_docs, requirements, rulebook,
-                            report_due_if_restarted)
+    b.intake = replace(_intake_data(msg, case, form, language, context, stored, new_docs, requirements, rulebook,
+                                    report_due_if_restarted), noted_today=noted_today)
     state = State(case.state) if case else State.NEW
-    perform(b, TABLE[(state, _event(state, case, requirements, new_docs), Role(role) if case else Role.REQUESTOR)],
-            now)
+    nothing_new = case is not None and not new_docs and (form, consent) == (case.form, case.consent)
+    perform(b, TABLE[(state, _event(state, case, requirements, new_docs, nothing_new),
+                      Role(role) if case else Role.REQUESTOR)], now)
     if parent is not None:
         b.events.append(("update_of", {"parent": parent.ref}))
         for spec in b.replies:
@@ -149,13 +156,24 @@ def _intake(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], rou
 
 
 def _event(state: State, case: CaseView | None, requirements: list[Finding],
-           new_docs: tuple[StoredDocument, ...]) -> Verb:
+           new_docs: tuple[StoredDocument, ...], nothing_new: bool = False) -> Verb:
     """Ordinary mail as a verb of the table: past the documents stage it is WRITE; before, COMPLETE
-    once nothing required is missing (and what triage asked for has come), else INCOMPLETE."""
+    once nothing required is missing (and what triage asked for has come), NOTE when the mail
+    brings no file and no form field (a "thank you"), else INCOMPLETE."""
     if state not in (State.NEW, State.AWAITING_DOCUMENTS):
         return Verb.WRITE
     waiting_for_triage_items = bool(case and case.triage.get("missing")) and not any(d.usable for d in new_docs)
-    return Verb.COMPLETE if not requirements and not waiting_for_triage_items else Verb.INCOMPLETE
+    if not requirements and not waiting_for_triage_items:
+        return Verb.COMPLETE
+    return Verb.NOTE if nothing_new and state == State.AWAITING_DOCUMENTS else Verb.INCOMPLETE
+
+
+def deletion_date(case: CaseView | None, office: Office, now: datetime | None) -> str:
+    """The day an incomplete request is deleted: `incomplete_days` after it was opened."""
+    opened = case.opened_at if case is not None and case.opened_at is not None else now
+    if opened is None:
+        return ""
+    return (opened + timedelta(days=office.incomplete_days)).astimezone(office.zone).date().isoformat()
 
 
 def _intake_data(msg: ParsedMessage, case: CaseView | None, form: dict[str, str], language: str, context,
@@ -169,7 +187,7 @@ def _intake_data(msg: ParsedMessage, case: CaseView | None, form: dict[str, str]
                  "unreadable_parts": list(msg.unreadable_parts)},
         triage_context=lambda lang: {**context(lang), "unreadable_parts": list(msg.unreadable_parts),
                                      "documents": [_doc_line(d, lang, rulebook) for d in all_docs if d.usable],
-                                     "unusable": [{"filename": d.filename, "problem": d.problem}
+                                     "unusable": [{"filename": d.filename, "problem": d.problem, "language": d.language}
                                                   for d in all_docs if not d.usable]},
         usable_documents=tuple((d.sha256, d.filename) for d in all_docs if d.usable),
         fresh_documents=tuple((d.sha256, d.filename) for d in new_docs if d.usable),
@@ -217,7 +235,7 @@ def _doc_line(d: StoredDocument, language: str, rulebook: Rulebook) -> dict[str,
 
 def _context(form: dict[str, str], language: str, rulebook: Rulebook, office: Office, route: Route,
              requirements: list[Finding], per_file: list[Finding], attachments: tuple[AssessedAttachment, ...],
-             condition_id: str | None) -> dict[str, Any]:
+             condition_id: str | None, delete_on: str = "") -> dict[str, Any]:
     """Everything a template may show, already in the case language; no wording lives here."""
     notes = rulebook.conditions[condition_id].notes if condition_id else {}
 
@@ -251,6 +269,8 @@ def _context(form: dict[str, str], language: str, rulebook: Rulebook, office: Of
         entry = {"filename": f.subject, "code": f.code, **f.detail}
         if f.code == "file_badly_named":
             entry["types"] = [rulebook.title(t, language) for t in f.detail.get("types", [])]
+        if f.detail.get("problem") == "foreign_language":
+            entry["accepted"] = list(office.accepted_languages)
         files.append(entry)
     condition = rulebook.conditions.get(condition_id) if condition_id else None
     received = [{"filename": a.filename, "types": [rulebook.title(t, language) for t in a.doc_types[:1]]}
@@ -269,4 +289,5 @@ def _context(form: dict[str, str], language: str, rulebook: Rulebook, office: Of
         "request_form_missing": request_form_missing, "files": files, "received": received,
         "routed_by": route.how, "triage_days": office.triage_working_days,
         "known_conditions": [c.title.get(language) for c in rulebook.conditions.values()],
+        "accepted_languages": list(office.accepted_languages), "delete_on": delete_on,
     }

@@ -28,6 +28,8 @@ class Office:
     calendar: Any = None                 # schedule.workdays.WorkCalendar, for working-day deadlines
     require_authenticated_staff: bool = False   # staff commands need a DKIM/SPF pass from our server
     authserv_id: str = ""                # that server's Authentication-Results id
+    accepted_languages: tuple[str, ...] = ("en", "it")   # languages a clinical document may be written in
+    incomplete_days: int = 90            # an incomplete request is deleted this long after it was opened
 
     @property
     def default_language(self) -> str:
@@ -51,6 +53,7 @@ class StoredDocument:
     usable: bool
     problem: str = ""   # why it is not usable, for the staff's view
     active_content: tuple[str, ...] = ()   # JavaScript, OpenAction... (documents.inspect.ACTIVE_KINDS)
+    language: str = ""     # the language it is written in, when not one the office accepts
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,7 @@ class CaseView:
     pending_extra: dict[str, Any] = field(default_factory=dict)  # a CONSULT awaiting YES/NO
     parent_ref: str | None = None          # the earlier case this one updates
     report_sent_at: datetime | None = None
+    opened_at: datetime | None = None
 
     @property
     def patient_email(self) -> str:
@@ -148,6 +152,7 @@ class Facts:
     parents: dict[str, CaseView] = field(default_factory=dict)   # cases the candidates update, by ref
     specialist_loads: dict[str, int] = field(default_factory=dict)   # specialist -> cases with_specialist
     replies_today: dict[str, int] = field(default_factory=dict)      # address -> automatic replies, 24 h
+    noted_today: frozenset[str] = frozenset()   # refs whose requestor had a short acknowledgement in 24 h
     next_ref: str = ""                          # the ref a new case would get
 
 

@@ -6,8 +6,9 @@ and may send these templates. Anything not in the table is refused: for the role
 lets that role use the verb, else for the state. Adding a command is a row, an effect if it
 does something new, and its templates (checked to exist for every language at start-up).
 
-Verbs are the staff and requestor commands, plus three events of ordinary mail from the case's
-parties: COMPLETE (the documents are now complete), INCOMPLETE (still missing some) and WRITE
+Verbs are the staff and requestor commands, plus four events of ordinary mail from the case's
+parties: COMPLETE (the documents are now complete), INCOMPLETE (still missing some), NOTE (a
+message awaiting documents that brings no file and no form field: a "thank you") and WRITE
 (any other message). NEW is the state of a case that does not exist yet; it is never stored.
 """
 
@@ -62,6 +63,7 @@ class Verb(StrEnum):
     COMPLETE = "COMPLETE"    # ordinary mail after which nothing required is missing
     INCOMPLETE = "INCOMPLETE"
     WRITE = "WRITE"          # ordinary mail on a case past the documents stage
+    NOTE = "NOTE"            # ordinary mail awaiting documents that brings nothing new (no file, no field)
 
 
 OPEN_STATES = (State.AWAITING_DOCUMENTS, State.IN_TRIAGE, State.AWAITING_PAYMENT, State.WITH_SPECIALIST)
@@ -106,6 +108,7 @@ def _rows() -> dict[tuple[State, Verb, Role], Transition]:
     for role in PARTIES:
         rows[(S.AWAITING_DOCUMENTS, V.COMPLETE, role)] = complete
         rows[(S.AWAITING_DOCUMENTS, V.INCOMPLETE, role)] = asked
+        rows[(S.AWAITING_DOCUMENTS, V.NOTE, role)] = Transition(None, ("note_briefly",), ("requestor/noted",))
         for state in (S.IN_TRIAGE, S.AWAITING_PAYMENT):
             rows[(state, V.WRITE, role)] = Transition(None, ("acknowledge",), ("requestor/received",))
         rows[(S.WITH_SPECIALIST, V.WRITE, role)] = Transition(None, ("acknowledge", "forward_to_specialist"),

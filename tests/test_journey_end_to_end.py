@@ -1,0 +1,129 @@
+"""The patient's journey end to end (Dovecot, the SMTP sink, SQLite and PostgreSQL, `mailbot
+once`): a letter in a language the office does not read, the short acknowledgement, and what
+happens after the report (the treatment path, questions, additional opinions)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from mailbot.store.models import Case, Document, Event
+from office import Office, patient_mail, plain_text
+from pdf_factory import HISTOLOGY_BREAST, MAMMOGRAPHY_REPORT, filled_request_form, text_pdf
+from test_end_to_end import BREAST_FORM, MARIA
+
+MARIA_ADDRESS = "maria.rossi@patient.example.net"
+
+LETTER_DE = """\
+Medizinische Onkologie - Ambulanter Arztbrief
+Datum der Vorstellung: 10.03.2026
+Sehr geehrte Frau Kollegin, sehr geehrter Herr Kollege,
+wir berichten über Frau Maria Rossi, 57 Jahre alt, mit neu diagnostiziertem invasivem duktalem
+Mammakarzinom links (cT2 cN1 M0, G2, ER 90 Prozent, PR 70 Prozent, HER2 1+, Ki-67 25 Prozent).
+Das Staging-CT ergab keinen Hinweis auf Fernmetastasen. Empfohlenes Vorgehen: neoadjuvante
+Chemotherapie (dosisdichtes AC, anschließend wöchentlich Paclitaxel), danach Operation und adjuvante
+endokrine Therapie. Der Fall wurde in unserer interdisziplinären Tumorkonferenz besprochen.
+Die Patientin wünscht vor Beginn der Behandlung eine Zweitmeinung.
+Mit freundlichen kollegialen Grüßen
+Dr. Giulia Ferri, Fachärztin für Innere Medizin und Hämatologie und Onkologie
+"""
+
+LETTER_IT = """\
+Oncologia Medica - Visita ambulatoriale
+Data della visita: 10/03/2026
+Gentile Collega,
+ho visitato la Sig.ra Maria Rossi, 57 anni, per un carcinoma duttale infiltrante della mammella
+sinistra di nuova diagnosi (cT2 cN1 M0, G2, ER 90%, PR 70%, HER2 1+, Ki-67 25%). La TC di stadiazione
+non ha mostrato localizzazioni a distanza. Programma proposto: chemioterapia neoadiuvante (AC dose-dense
+seguita da paclitaxel settimanale), quindi chirurgia e terapia endocrina adiuvante. Il caso è stato
+discusso nella riunione multidisciplinare del gruppo tumori della mammella.
+La paziente desidera un secondo parere prima di iniziare il trattamento.
+Cordiali saluti,
+Dr.ssa Giulia Ferri, oncologa medica
+"""
+
+
+@pytest.fixture
+def office(tmp_path, imap_account, smtp_sink, db_url, monkeypatch) -> Office:
+    return Office(tmp_path, imap_account, smtp_sink, db_url, monkeypatch)
+
+
+def the_case(office) -> Case:
+    app = office.app()
+    with app.sessions() as s:
+        (case,) = s.execute(select(Case)).scalars().all()
+        s.expunge(case)
+        return case
+
+
+def to(replies, address):
+    return [m for m in replies if address in m["To"]]
+
+
+def start_with_german_letter(office):
+    office.deliver(patient_mail(MARIA, "Second opinion request", "Hello, my documents are attached.",
+                                [("request_form.pdf", filled_request_form(**BREAST_FORM)),
+                                 ("histology_report_2026-03-02.pdf", text_pdf(HISTOLOGY_BREAST)),
+                                 ("mammography_report_2026-02-20.pdf", text_pdf(MAMMOGRAPHY_REPORT)),
+                                 ("oncologist_report_2026-03-10.pdf", text_pdf(LETTER_DE))]))
+    assert office.once() == 0
+    (reply,) = office.new_replies()
+    return reply
+
+
+def test_a_german_letter_asks_for_a_translation_and_the_italian_one_completes(office):
+    reply = start_with_german_letter(office)
+    body = " ".join(plain_text(reply).split())
+    assert "Documents missing" in reply["Subject"]
+    assert "oncologist_report_2026-03-10.pdf: it seems to be written in German" in body
+    assert "official translation into English or Italian" in body
+    assert "Oncologist's report" in body          # it does not count: the report is still missing
+    case = the_case(office)
+    assert case.state == "awaiting_documents"
+    app = office.app()
+    with app.sessions() as s:
+        german = s.execute(select(Document).where(Document.filename == "oncologist_report_2026-03-10.pdf")).scalar_one()
+        assert german.problem == "foreign_language" and german.language == "de"
+
+    office.deliver(patient_mail(MARIA, f"Re: {reply['Subject']}", "Here is the official Italian translation.",
+                                [("oncologist_report_2026-03-10_it.pdf", text_pdf(LETTER_IT))],
+                                in_reply_to=reply["Message-ID"]))
+    assert office.once() == 0
+    replies = office.new_replies()
+    assert the_case(office).state == "in_triage"
+    (confirmation,) = to(replies, MARIA_ADDRESS)
+    assert "complete" in confirmation["Subject"]
+    triage = [m for m in replies if MARIA_ADDRESS not in m["To"]]
+    assert triage
+    for mail in triage:
+        text = " ".join(plain_text(mail).split())
+        assert ("oncologist_report_2026-03-10.pdf: written in German" in text
+                or "oncologist_report_2026-03-10.pdf: scritto in tedesco" in text)
+
+
+def test_thank_you_gets_one_short_acknowledgement_a_day(office):
+    reply = start_with_german_letter(office)
+    assert "will be deleted on" in " ".join(plain_text(reply).split())
+    case = the_case(office)
+    delete_on = (case.opened_at.date().toordinal() + 90)
+    from datetime import date
+    assert date.fromordinal(delete_on).isoformat() in plain_text(reply)
+
+    office.deliver(patient_mail(MARIA, f"Re: {reply['Subject']}", "Thank you, I will ask my oncologist.",
+                                in_reply_to=reply["Message-ID"]))
+    assert office.once() == 0
+    (ack,) = office.new_replies()
+    text = " ".join(plain_text(ack).split())
+    assert case.ref in ack["Subject"] and "Thank you" in ack["Subject"]
+    assert "Oncologist's report" not in text and "German" not in text   # it repeats nothing
+    assert len(plain_text(ack)) < len(plain_text(reply)) / 2
+
+    office.deliver(patient_mail(MARIA, f"Re: {reply['Subject']}", "Thanks again!", in_reply_to=reply["Message-ID"]))
+    assert office.once() == 0
+    assert office.new_replies() == []            # not twice in a day
+    assert the_case(office).state == "awaiting_documents"
+    app = office.app()
+    with app.sessions() as s:
+        kinds = [e.kind for e in s.execute(select(Event).order_by(Event.id)).scalars()]
+    assert "reply_skipped" in kinds
+    assert len(office.imap.messages("Processed")) == 3
