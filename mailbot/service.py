@@ -128,8 +128,10 @@ class Intake:
             return Outcome(d.disposition, None, d)
         outcome = Outcome(d.disposition, case.ref, d)
         for i, spec in enumerate(d.replies):
+            threading = ((spec.in_reply_to, (spec.in_reply_to,)) if spec.in_reply_to
+                         else (inbound.message_id, inbound.references))
             outcome.replies.append(self.queue(session, spec, case, now, self._message_id(case.ref, inbound, i),
-                                              in_reply_to=inbound.message_id, references=inbound.references,
+                                              in_reply_to=threading[0], references=threading[1],
                                               local=inbound.files))
         return outcome
 

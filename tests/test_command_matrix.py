@@ -17,7 +17,7 @@ from mailbot.app import build_app
 from mailbot.clock import FixedClock
 from mailbot.config import load_config
 from mailbot.resources import default_rules_dir
-from mailbot.store.models import Case, Document, Event, InboundMessage, OutboxMessage, Payment, Reminder
+from mailbot.store.models import Case, CaseCounter, Document, Event, InboundMessage, OutboxMessage, Payment, Reminder
 from pdf_factory import text_pdf
 
 NOW = datetime(2026, 11, 23, 10, tzinfo=timezone.utc)
@@ -34,7 +34,8 @@ SENDERS = {"triage": "francesca.rinaldi@example.org", "admin": "laura.fontana@ex
 PARTIES = ("requestor", "patient")
 LINES = {"APPROVE": "APPROVE", "MISSING": "MISSING: PET-CT", "REJECT": "REJECT: out of scope", "PAID": "PAID",
          "DECLINE": "DECLINE: on leave", "CONSULT": "CONSULT: histological review", "CANCEL": "CANCEL",
-         "YES": "YES", "NO": "NO", "REPORT": "Please find my report attached."}
+         "YES": "YES", "NO": "NO", "REPORT": "Please find my report attached.", "TREATMENT": "TREATMENT",
+         "ADDITIONAL": "ADDITIONAL\nIs radiotherapy still needed after the surgery?"}
 # The spec: who may give each command, in which state it makes sense, and where it leads
 RULE = {
     ("APPROVE", "triage"): (("in_triage",), "awaiting_payment"),
@@ -47,7 +48,11 @@ RULE = {
     ("REPORT", "specialist"): (("with_specialist",), "report_sent"),
     **{("CANCEL", party): (OPEN, "cancelled") for party in PARTIES},
     **{(answer, party): (("with_specialist",), "with_specialist") for answer in ("YES", "NO") for party in PARTIES},
+    # after the report: the reported case stays closed; ADDITIONAL opens a linked case in triage
+    **{("TREATMENT", party): (("report_sent",), "report_sent") for party in PARTIES},
+    **{("ADDITIONAL", party): (("report_sent",), "report_sent") for party in PARTIES},
 }
+OPENS_LINKED_CASE = "ADDITIONAL"
 STAFF_ONLY = ("APPROVE", "MISSING", "REJECT", "PAID", "DECLINE", "CONSULT")
 
 
@@ -107,6 +112,7 @@ def seed_cases(app, states: list[str]) -> list[str]:
         for n, state in enumerate(states, start=1):
             refs.append(f"SO-2026-{n:05d}")
             seed_case(s, refs[-1], state, digests)
+        s.add(CaseCounter(year=NOW.year, last=len(states)))   # a case a command opens gets the next ref
         s.commit()
     return refs
 
@@ -172,6 +178,13 @@ def command_mail(n: int, verb: str, role: str, ref: str) -> bytes:
     return bytes(msg)
 
 
+def linked_case(app, ref: str | None) -> tuple[str | None, str] | None:
+    """(the case it follows, its state) for a case opened by a command."""
+    with app.sessions() as s:
+        case = s.execute(select(Case).where(Case.ref == ref)).scalar_one_or_none() if ref else None
+        return (case.additional_of, case.state) if case is not None else None
+
+
 def test_every_command_role_and_state(tmp_path, db_url):
     app = make_app(tmp_path, db_url)
     matrix = list(combinations())
@@ -187,7 +200,11 @@ def test_every_command_role_and_state(tmp_path, db_url):
         seen[what] += 1
         (old, _, _), (new, alerts, purposes) = before[ref], after[ref]
         label = f"{verb} from {role} in {state}"
-        if outcome.disposition != "filed" or outcome.case_ref != ref:
+        if what == "acted" and verb == OPENS_LINKED_CASE:
+            opened = linked_case(app, outcome.case_ref)
+            if outcome.case_ref == ref or opened != (ref, "in_triage") or new["state"] != next_state:
+                wrong.append(f"{label}: opened {outcome.case_ref} {opened}, first case {new['state']}")
+        elif outcome.disposition != "filed" or outcome.case_ref != ref:
             wrong.append(f"{label}: {outcome.disposition} on {outcome.case_ref}")
         elif what == "acted" and new["state"] != next_state:
             wrong.append(f"{label}: state {new['state']}, expected {next_state}")
@@ -201,5 +218,5 @@ def test_every_command_role_and_state(tmp_path, db_url):
                 wrong.append(f"{label}: refused, yet the requestor was written to")
         elif what == "mail" and (outcome.decision.command or alerts):
             wrong.append(f"{label}: a patient's words were taken as a command ({outcome.decision.command})")
-    assert seen == {"acted": 20, "refused": 332, "mail": 96}, seen
+    assert seen == {"acted": 24, "refused": 424, "mail": 96}, seen
     assert not wrong, f"{len(wrong)} wrong:\n" + "\n".join(wrong[:40])

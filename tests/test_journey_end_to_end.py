@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from mailbot.store.models import Case, Document, Event
-from office import Office, patient_mail, plain_text
+from office import Office, attachment_names, patient_mail, plain_text
 from pdf_factory import HISTOLOGY_BREAST, MAMMOGRAPHY_REPORT, filled_request_form, text_pdf
 from test_end_to_end import BREAST_FORM, MARIA
+from test_staff_workflow import ROMANO, TRIAGE, exchange, only, reply_to, report_sent_case, state
 
 MARIA_ADDRESS = "maria.rossi@patient.example.net"
 
@@ -127,3 +128,84 @@ def test_thank_you_gets_one_short_acknowledgement_a_day(office):
         kinds = [e.kind for e in s.execute(select(Event).order_by(Event.id)).scalars()]
     assert "reply_skipped" in kinds
     assert len(office.imap.messages("Processed")) == 3
+
+
+# -- after the report ------------------------------------------------------------------------------
+
+SECRETARIAT = "breast.surgery.office@example.org"    # Dr Romano's, in the default staff.toml
+QUOTE = text_pdf("Quote for the intervention package\nBreast surgery, 3 nights, follow-up visits: EUR 12,400.00")
+
+
+def events(office, ref: str) -> list[str]:
+    with office.app().sessions() as s:
+        case = s.execute(select(Case).where(Case.ref == ref)).scalar_one()
+        return [e.kind for e in s.execute(select(Event).where(Event.case_id == case.id).order_by(Event.id)).scalars()]
+
+
+def test_treatment_goes_to_the_secretariat_and_its_quote_comes_back(office):
+    report = report_sent_case(office)
+    first = state(office)
+    mails = exchange(office, reply_to(report, MARIA, "TREATMENT\nI would like to be operated at your hospital."))
+    forward, told = only(mails, SECRETARIAT), only(mails, MARIA_ADDRESS)
+    assert first.ref in forward["Subject"] and attachment_names(forward) == ["report.pdf"]
+    text = " ".join(plain_text(forward).split())
+    assert "Maria Rossi" in text and "I would like to be operated at your hospital." in text
+    assert MARIA_ADDRESS not in text                     # the secretariat answers through us
+    assert "secretariat of Dr Giulia Romano" in " ".join(plain_text(told).split())
+    assert state(office).state == "report_sent"
+
+    mails = exchange(office, reply_to(forward, f"Breast surgery office <{SECRETARIAT}>",
+                                      "Dear patient, please find our quote attached.\n\n> the forward",
+                                      [("quote_intervention_package.pdf", QUOTE)]))
+    relayed = only(mails, MARIA_ADDRESS)
+    assert attachment_names(relayed) == ["quote_intervention_package.pdf"]
+    assert "please find our quote attached" in plain_text(relayed) and "the forward" not in plain_text(relayed)
+    assert first.ref in relayed["Subject"]
+    treatment_message = office.imap.messages("Processed")   # the thread: In-Reply-To is the patient's TREATMENT mail
+    assert relayed["In-Reply-To"] == told["In-Reply-To"]
+    assert len(treatment_message) >= 1
+    assert state(office).ref == first.ref                  # no update case opened by the quote PDF
+    kinds = events(office, first.ref)
+    assert kinds.index("treatment_forwarded") < kinds.index("treatment_reply_relayed")
+
+
+def test_a_question_after_the_report_gets_the_offer_then_additional_opens_a_linked_case(office):
+    report = report_sent_case(office)
+    first = state(office)
+    mails = exchange(office, reply_to(report, MARIA, "Thank you. Do I really need the radiotherapy afterwards?"))
+    offer = only(mails, MARIA_ADDRESS)
+    text = " ".join(plain_text(offer).split())
+    assert "additional second opinion" in text and "EUR 500.00" in text and "ADDITIONAL" in text
+    assert state(office).ref == first.ref and state(office).state == "report_sent"
+
+    mails = exchange(office, reply_to(offer, MARIA, "ADDITIONAL\nDo I really need radiotherapy after the surgery?"))
+    linked = state(office)
+    assert linked.ref != first.ref and linked.additional_of == first.ref and linked.state == "in_triage"
+    assert linked.form["clinical_question"] == "Do I really need radiotherapy after the surgery?"
+    opened = only(mails, MARIA_ADDRESS)
+    assert linked.ref in opened["Subject"] and first.ref in plain_text(opened)
+    triage_mail = only(mails, TRIAGE)
+    assert linked.ref in triage_mail["Subject"] and "report.pdf" in attachment_names(triage_mail)
+    assert "histology_report_2026-03-02.pdf" in attachment_names(triage_mail)
+    assert "Do I really need radiotherapy after the surgery?" in plain_text(triage_mail)
+    assert "additional_opinion_opened" in events(office, first.ref)
+
+    payment = only(exchange(office, reply_to(triage_mail, TRIAGE, "APPROVE")), MARIA_ADDRESS)
+    assert "EUR 500.00" in plain_text(payment) and state(office).state == "awaiting_payment"
+    only(exchange(office, reply_to(payment, "laura.fontana@example.org", "PAID")), ROMANO)
+    assert state(office).state == "with_specialist"
+
+
+ENGLISH_MRI = """Breast MRI report 2026-12-01
+Bilateral breast MRI with gadolinium after surgery: post-surgical changes in the left breast,
+no suspicious enhancement, no residual disease, no axillary lymphadenopathy. BI-RADS 2."""
+
+
+def test_new_documents_after_the_report_still_make_an_update(office):
+    report = report_sent_case(office)
+    first = state(office)
+    mails = exchange(office, reply_to(report, MARIA, "A new scan.",
+                                      [("breast_mri_report_2026-12-01.pdf", text_pdf(ENGLISH_MRI))]))
+    update = state(office)
+    assert update.parent_ref == first.ref and update.state == "in_triage"
+    assert not [m for m in mails if "additional" in m["Subject"].lower()]

@@ -384,6 +384,9 @@ def _check_staff(file: _File, staff: Staff) -> None:
                 if not SNAKE_CASE.match(specialty):
                     file.problem((role, i, "specialties", s), f"specialty {specialty!r} is not "
                                                              "snake_case; write it like medical_oncology")
+            if member.secretariat is not None and role != "specialists":
+                file.problem((role, i, "secretariat"), "only a specialist has a secretariat (where treatment "
+                                                       "requests after their reports go); remove it here")
         if role == "specialists":
             for i, member in enumerate(staff.specialists):
                 if not member.specialties:

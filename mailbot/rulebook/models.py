@@ -184,6 +184,7 @@ class Pricing(Strict):
     update: Amount
     update_months: int = Field(default=12, ge=1)
     courier: Amount = Decimal("0.00")
+    additional_opinion: Amount | None = None   # a question after the report; None: the base price
     extras: dict[str, PriceItem] = {}
 
 
@@ -193,6 +194,7 @@ class StaffMember(Strict):
     specialties: tuple[str, ...] = ()
     languages: tuple[Language, ...] = ("en",)
     max_open_cases: int = Field(default=10, ge=0)
+    secretariat: EmailStr | None = None   # a specialist's secretariat: where treatment-path requests go
 
 
 class Staff(Strict):

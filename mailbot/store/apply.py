@@ -72,10 +72,13 @@ def _open_case(session: Session, d: Decision, now: datetime, prefix: str, zone) 
                 requestor_email=fields["requestor_email"], findings=[], opened_at=now, updated_at=now)
     session.add(case)
     session.flush()
-    parent = case_store.by_ref(session, fields["parent_ref"]) if fields.get("parent_ref") else None
-    if parent is not None:   # an update carries the earlier documents forward
+    earlier = fields.get("parent_ref") or fields.get("additional_of")
+    parent = case_store.by_ref(session, earlier) if earlier else None
+    if parent is not None:   # an update or an additional opinion carries the earlier documents forward
         for doc in parent.documents:
             session.add(Document(**{c: getattr(doc, c) for c in DOCUMENT_COPY}, case_id=case.id))
+        if fields.get("additional_of"):   # the reported case's timeline shows where its question went
+            session.add(Event(case_id=parent.id, at=now, kind="additional_opinion_opened", detail={"case": ref}))
         session.flush()
     return case
 

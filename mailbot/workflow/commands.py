@@ -14,10 +14,13 @@ from mailparser_reply import EmailReplyParser
 
 STAFF_VERBS = {"triage": ("APPROVE", "MISSING", "REJECT"), "admin": ("PAID",),
                "specialist": ("DECLINE", "CONSULT", "MISSING")}
-REQUESTOR_VERBS = ("CANCEL", "YES", "NO")
-ALL_VERBS = ("APPROVE", "MISSING", "REJECT", "PAID", "DECLINE", "CONSULT", "CANCEL", "YES", "NO")
+REQUESTOR_VERBS = ("CANCEL", "YES", "NO", "TREATMENT", "ADDITIONAL")
+ALL_VERBS = ("APPROVE", "MISSING", "REJECT", "PAID", "DECLINE", "CONSULT", "CANCEL", "YES", "NO", "TREATMENT",
+             "ADDITIONAL")
 # Italian words a requestor may use for the same answers
-_SYNONYMS = {"SI": "YES", "SÌ": "YES", "ANNULLA": "CANCEL"}
+_SYNONYMS = {"SI": "YES", "SÌ": "YES", "ANNULLA": "CANCEL", "TRATTAMENTO": "TREATMENT", "AGGIUNTIVO": "ADDITIONAL"}
+# after the report: the word alone on its line (or followed by a colon), the message below it
+_AFTER_REPORT = ("TREATMENT", "ADDITIONAL")
 _USAGE = {
     "APPROVE": "APPROVE [consultation type] [specialty]",
     "MISSING": "MISSING: <item>; <item>",
@@ -26,6 +29,7 @@ _USAGE = {
     "DECLINE": "DECLINE: <reason>",
     "CONSULT": "CONSULT: <what and why>",
     "CANCEL": "CANCEL", "YES": "YES", "NO": "NO",
+    "TREATMENT": "TREATMENT", "ADDITIONAL": "ADDITIONAL (your question on the lines below)",
 }
 
 
@@ -58,6 +62,20 @@ def latest_reply(body: str) -> str:
     return text
 
 
+def own_words(body: str) -> str:
+    """The latest reply without the quoted history or '>' lines: what the sender wrote this time."""
+    return "\n".join(x for x in latest_reply(body).splitlines() if not x.strip().startswith(">")).strip()
+
+
+def below_first_line(body: str) -> str:
+    """The latest reply's text after its first non-empty line (a command's message), trimmed."""
+    lines = latest_reply(body).splitlines()
+    for i, line in enumerate(lines):
+        if line.strip() and not line.strip().startswith(">"):
+            return "\n".join(x for x in lines[i + 1:] if not x.strip().startswith(">")).strip()
+    return ""
+
+
 def first_line(body: str) -> str:
     for line in latest_reply(body).splitlines():
         stripped = line.strip()
@@ -83,6 +101,8 @@ def parse_command(line: str, allowed: tuple[str, ...] = ALL_VERBS) -> Command | 
         return Unparsed(verb, line, "not_allowed")
     if verb in ("CANCEL", "YES", "NO"):
         return Command(verb, line=line) if not rest or len(rest.split()) <= 3 else None
+    if verb in _AFTER_REPORT:   # "Additional documents attached" is a sentence, not a command
+        return Command(verb, (), rest, line) if not rest or m.group(2) else None
     if verb == "APPROVE":
         words = tuple(w.lower().replace("-", "_") for w in re.split(r"[\s,;]+", rest) if w)
         return Command(verb, words[:2], rest, line) if len(words) <= 2 else Unparsed(verb, line, "too_many_words")

@@ -19,8 +19,9 @@ from mailbot.workflow.envelope import Envelope
 from mailbot.workflow.intake import decide as decide_intake
 from mailbot.workflow.limits import split_by_cap
 from mailbot.workflow.model import CaseView, Decision, Facts, Office
-from mailbot.workflow.routing import (Candidates, Route, choose_case, form_names_other_patient, route_closed_case,
-                                      sender_role)
+from mailbot.workflow.commands import own_words
+from mailbot.workflow.routing import (Candidates, Route, choose_case, form_names_other_patient, is_treatment_reply,
+                                      route_closed_case, sender_role)
 from mailbot.workflow.staff import decide_command, read_command
 from mailbot.workflow.transitions import STAFF_ROLES, Role, State
 
@@ -34,7 +35,8 @@ def route_of(envelope: Envelope, facts: Facts, rulebook: Rulebook, now: datetime
     other_patient = any(form_names_other_patient(form_here, c) for c in facts.sender_open)
     route = choose_case(Candidates(by_thread=facts.by_thread, by_reference=facts.by_reference,
                                    sender_open=facts.sender_open), carries_form_for_other_patient=other_patient)
-    if sender_role(envelope.sender, None, rulebook) in STAFF_ROLES:
+    if sender_role(envelope.sender, None, rulebook) in STAFF_ROLES or \
+            is_treatment_reply(route.case, envelope.sender, route.how):
         return route   # staff files on a closed case are theirs to explain, not an update by the patient
     return route_closed_case(route, now=now, update_months=rulebook.pricing.update_months,
                              brings_documents=any(a.problem is None for a in envelope.attachments))
@@ -69,13 +71,17 @@ def decide(envelope: Envelope, facts: Facts, rulebook: Rulebook, office: Office,
         known = frozenset(d.sha256 for d in case.documents)
         attachments = tuple(dataclasses.replace(a, duplicate=a.sha256 in known) for a in attachments)
     role = sender_role(msg.from_addr, case, rulebook)
+    if is_treatment_reply(case, msg.from_addr, route.how):
+        role = Role.SECRETARIAT
     decision = None
     if envelope.automatic is None and case is not None and role != Role.STRANGER:
         authenticated = not office.require_authenticated_staff or sender_authenticated(msg, office.authserv_id)
         decision = decide_command(msg.from_addr, attachments, case, role, read_command(msg.text, role), rulebook,
                                   office, staff_facts(case, facts, rulebook, office, now),
                                   tuple((d.sha256, d.filename) for d in case.documents if d.usable),
-                                  report_documents(role, attachments), authenticated=authenticated)
+                                  report_documents(role, attachments), authenticated=authenticated,
+                                  message_id=msg.message_id,
+                                  body=own_words(msg.text) if role == Role.SECRETARIAT else "")
     if decision is None:
         restart = office.report_due(now) if case is not None and case.state == State.WITH_SPECIALIST else None
         decision = decide_intake(msg, attachments, route, role, envelope.automatic, rulebook, office,

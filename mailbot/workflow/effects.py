@@ -17,7 +17,7 @@ from mailbot.workflow.assignment import choose_specialist
 from mailbot.workflow.commands import Command
 from mailbot.workflow.context import admin_notices, case_context, find_staff, staff_language
 from mailbot.workflow.model import CaseView, Office, ReplySpec
-from mailbot.workflow.pricing import money, quote
+from mailbot.workflow.pricing import additional_price, money, quote
 from mailbot.workflow.transitions import ENGINE_TEMPLATES, State, Transition
 
 
@@ -67,6 +67,10 @@ class Builder:
         self.intake: IntakeData | None = None
         self.report_documents: tuple[tuple[str, str], ...] = ()
         self.case_documents: tuple[tuple[str, str], ...] = ()
+        self.attachments: tuple = ()             # the message's assessed attachments (for a relay)
+        self.message_id = ""                     # the message's own Message-ID (to thread a relay to it)
+        self.body = ""                           # the message's latest reply text, quoted history cut
+        self.opens: dict[str, Any] | None = None  # the columns of a new case the message opens (ADDITIONAL)
 
     def ctx(self, language: str, **extra) -> dict[str, Any]:
         return {**case_context(self.case, self.rulebook, language, self.office.name), **extra}
@@ -116,7 +120,7 @@ def approve(b: Builder) -> None:
         else:
             specialty = word
     q = quote(b.rulebook, is_update_same_specialist=b.facts.is_update_same_specialist,
-              courier=b.case.form.get("delivery") == "courier")
+              courier=b.case.form.get("delivery") == "courier", additional=bool(b.case.additional_of))
     b.updates["triage"] = {**b.case.triage, "approved_by": b.sender, "approved_at": b.facts.now.isoformat(),
                            "consultation_type": consultation or b.case.form.get("consultation_type", ""),
                            "specialty": specialty or ""}
@@ -238,6 +242,7 @@ def deliver_report(b: Builder) -> None:
     if patient and patient not in recipients:
         recipients.append(patient)
     b.events.append(("report_received", {"files": [f for _, f in report]}))
+    b.updates["after_report"] = {**b.case.after_report, "report": [list(r) for r in report]}
     if not recipients:
         b.alert("report_no_recipient")
         return
@@ -245,6 +250,69 @@ def deliver_report(b: Builder) -> None:
         b.send(ReplySpec("requestor/report", (address,), b.case.language, b.ctx(b.case.language), documents=report))
     if form.get("delivery") == "courier":
         b.alert("courier_delivery")
+
+
+# -- after the report ------------------------------------------------------------------------------
+
+def forward_treatment(b: Builder) -> None:
+    """TREATMENT: the case summary and the report to the reporting specialist's secretariat (or
+    the specialist); the requestor is told. Without that specialist in staff.toml, the admins."""
+    case = b.case
+    member = find_staff(b.rulebook, case.specialist_email or "")
+    report = tuple(tuple(r) for r in case.after_report.get("report", ())) or b.case_documents
+    to = str(member.secretariat or member.email).lower() if member is not None else ""
+    if member is None:
+        b.alert("treatment_no_secretariat", specialist=case.specialist_email or "")
+    else:
+        lang = staff_language(member)
+        b.send(ReplySpec("secretariat/treatment_request", (to,), lang,
+                         b.ctx(lang, specialist_name=member.name, message=b.command.text,
+                               report_date=case.report_sent_at.date().isoformat() if case.report_sent_at else "",
+                               files=[f for _, f in report]),
+                         documents=report, auto_submitted="auto-generated"))
+    b.updates["after_report"] = {**case.after_report, "treatment": {
+        "to": to, "at": b.facts.now.isoformat(), "by": b.sender.lower(), "thread": b.message_id}}
+    b.events.append(("treatment_forwarded", {"to": to or "admins"}))
+    b.send(ReplySpec("requestor/treatment_forwarded", (b.sender.lower(),), case.language,
+                     b.ctx(case.language, specialist_name=member.name if member is not None else "",
+                           message=b.command.text)))
+
+
+def relay_treatment_reply(b: Builder) -> None:
+    """The secretariat's answer (a quote as a PDF, say) to whoever asked, on the thread they started."""
+    treatment = b.case.after_report.get("treatment", {})
+    files = tuple((a.sha256, a.filename) for a in b.attachments
+                  if a.kind == "pdf" and a.problem in (None, "foreign_language") and not a.duplicate)
+    held = [a.filename for a in b.attachments if (a.sha256, a.filename) not in files and not a.duplicate]
+    b.events.append(("treatment_reply_relayed", {"files": [f for _, f in files], "held": held}))
+    if held:
+        b.alert("treatment_reply_files_held", files=", ".join(held))
+    member = find_staff(b.rulebook, b.case.specialist_email or "")
+    b.send(ReplySpec("requestor/treatment_reply", (treatment.get("by") or b.case.requestor_email,), b.case.language,
+                     b.ctx(b.case.language, message=b.body, held=held,
+                           specialist_name=member.name if member is not None else ""),
+                     documents=files, in_reply_to=treatment.get("thread", "")))
+
+
+def open_additional(b: Builder) -> None:
+    """ADDITIONAL: a new case linked to the reported one, with its form, documents and the question
+    below the command, straight to triage; then the usual payment (the additional-opinion price)."""
+    case, question, now = b.case, b.command.text, b.facts.now
+    form = {**case.form, "clinical_question": question or case.form.get("clinical_question", "")}
+    b.opens = {"state": State.IN_TRIAGE, "requestor_email": case.requestor_email, "language": case.language,
+               "form": form, "consent": dict(case.consent), "condition_id": case.condition_id,
+               "additional_of": case.ref, "completed_at": now, "findings": []}
+    b.events.append(("additional_opinion_of", {"parent": case.ref}))
+    report = tuple(tuple(r) for r in case.after_report.get("report", ()))
+    documents = tuple(dict.fromkeys((*b.case_documents, *report)))   # the report, however it was named
+    price, currency = money(additional_price(b.rulebook)), b.rulebook.pricing.currency
+    b.send(ReplySpec("requestor/additional_opened", (b.sender.lower(),), case.language,
+                     b.ctx(case.language, first_ref=case.ref, question=question, price=price, currency=currency,
+                           triage_days=b.office.triage_working_days)))
+    for doctor in b.rulebook.staff.triage:
+        b.to_member(doctor, "triage/additional_opinion", documents=documents, first_ref=case.ref,
+                    question=question, documents_list=[f for _, f in documents], price=price,
+                    currency=currency, triage_days=b.office.triage_working_days)
 
 
 # -- ordinary mail from the case's parties --------------------------------------------------------
@@ -305,6 +373,16 @@ def forward_to_specialist(b: Builder) -> None:
                      documents=i.fresh_documents, auto_submitted="auto-generated"))
 
 
+def offer_additional(b: Builder) -> None:
+    """Words on a reported case, no new documents: questions about the report are an additional
+    opinion; how to ask for one, and what it costs."""
+    i = b.intake
+    b.send(ReplySpec("requestor/additional_offer", i.reply_to, i.language,
+                     {**i.context, "price": money(additional_price(b.rulebook)),
+                      "currency": b.rulebook.pricing.currency,
+                      "treatment_forwarded": bool(b.case.after_report.get("treatment"))}))
+
+
 def say_closed(b: Builder) -> None:
     i = b.intake
     b.send(ReplySpec("requestor/case_closed", i.reply_to, i.language, {**i.context, "state": b.case.state}))
@@ -313,4 +391,5 @@ def say_closed(b: Builder) -> None:
 EFFECTS: dict[str, Callable[[Builder], None]] = {f.__name__: f for f in (
     approve, triage_missing, specialist_missing, reject, record_payment, decline, route_to_specialist,
     propose_extra, answer_extra, cancel, deliver_report, acknowledge_complete, send_to_triage,
-    ask_for_documents, acknowledge, note_briefly, forward_to_specialist, say_closed)}
+    ask_for_documents, acknowledge, note_briefly, forward_to_specialist, offer_additional, say_closed,
+    forward_treatment, relay_treatment_reply, open_additional)}

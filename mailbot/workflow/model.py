@@ -76,6 +76,8 @@ class CaseView:
     parent_ref: str | None = None          # the earlier case this one updates
     report_sent_at: datetime | None = None
     opened_at: datetime | None = None
+    additional_of: str | None = None       # the reported case this additional opinion follows
+    after_report: dict[str, Any] = field(default_factory=dict)   # "report": its files; "treatment": the forward
 
     @property
     def patient_email(self) -> str:
@@ -97,6 +99,7 @@ class ReplySpec:
     blank_forms: tuple[str, ...] = ()  # "request_form", "consent_form"
     documents: tuple[tuple[str, str], ...] = ()  # (sha256, filename) of case documents to attach
     auto_submitted: str = "auto-replied"
+    in_reply_to: str = ""              # thread it under this Message-ID instead of the message answered
 
 
 class Unset:
@@ -126,6 +129,8 @@ class CasePatch:
     declined_by: list[str] = UNSET
     pending_extra: dict[str, Any] = UNSET
     parent_ref: str | None = UNSET
+    additional_of: str | None = UNSET
+    after_report: dict[str, Any] = UNSET
     completed_at: datetime | None = UNSET
     paid_at: datetime | None = UNSET
     report_due_at: datetime | None = UNSET

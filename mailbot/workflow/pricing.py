@@ -24,14 +24,23 @@ class Quote:
         return sum((line.amount for line in self.lines), Decimal("0.00"))
 
 
-def quote(rulebook: Rulebook, *, is_update_same_specialist: bool, courier: bool) -> Quote:
+def quote(rulebook: Rulebook, *, is_update_same_specialist: bool, courier: bool, additional: bool = False) -> Quote:
     """Base price, or the update price when the same specialist reviews new documents within
-    the update window; plus courier delivery of the report when asked for."""
+    the update window, or the additional-opinion price for questions after a report; plus
+    courier delivery of the report when asked for."""
     p = rulebook.pricing
-    lines = [PriceLine("update", p.update) if is_update_same_specialist else PriceLine("base", p.base)]
+    if additional:
+        lines = [PriceLine("additional_opinion", additional_price(rulebook))]
+    else:
+        lines = [PriceLine("update", p.update) if is_update_same_specialist else PriceLine("base", p.base)]
     if courier:
         lines.append(PriceLine("courier", p.courier))
     return Quote(p.currency, tuple(lines))
+
+
+def additional_price(rulebook: Rulebook) -> Decimal:
+    p = rulebook.pricing
+    return p.additional_opinion if p.additional_opinion is not None else p.base
 
 
 def money(amount: Decimal | str) -> str:

@@ -67,6 +67,14 @@ def sender_role(address: str, case: CaseView | None, rulebook: Rulebook) -> Role
     return Role.STRANGER
 
 
+def is_treatment_reply(case: CaseView | None, sender: str, how: str) -> bool:
+    """The secretariat answering, in the thread, the treatment request we forwarded to it."""
+    if case is None or case.state != "report_sent" or how != "thread":
+        return False
+    to = case.after_report.get("treatment", {}).get("to", "")
+    return bool(to) and sender.lower() == to
+
+
 def form_names_other_patient(form: dict[str, str], case: CaseView) -> bool:
     new, old = fold(form.get("patient_name", "")), fold(case.form.get("patient_name", ""))
     return bool(new and old and new != old)

@@ -8,7 +8,10 @@ filed as an event, shown to the admins, and the case is left exactly as it was.
 from __future__ import annotations
 
 from mailbot.rulebook.models import Rulebook
-from mailbot.workflow.commands import REQUESTOR_VERBS, STAFF_VERBS, Command, Unparsed, first_line, parse_command
+from dataclasses import replace
+
+from mailbot.workflow.commands import (REQUESTOR_VERBS, STAFF_VERBS, Command, Unparsed, below_first_line, first_line,
+                                       parse_command)
 from mailbot.workflow.context import admin_notices, case_context, find_staff, staff_language  # noqa: F401
 from mailbot.workflow.effects import Builder, StaffFacts, perform
 from mailbot.workflow.model import AssessedAttachment, CasePatch, CaseView, Decision, Office
@@ -23,25 +26,30 @@ def read_command(text: str, role: str) -> Command | Unparsed | None:
     if role in STAFF_VERBS:
         return parse_command(line)
     result = parse_command(line, REQUESTOR_VERBS)
+    if isinstance(result, Command) and result.verb in ("TREATMENT", "ADDITIONAL"):   # the message is below
+        below = below_first_line(text)
+        return replace(result, text="\n".join(filter(None, (result.text, below))))
     return None if isinstance(result, Unparsed) else result   # patients' words are not commands
 
 
 def decide_command(sender: str, attachments: tuple[AssessedAttachment, ...], case: CaseView, role: str,
                    parsed: Command | Unparsed | None, rulebook: Rulebook, office: Office, facts: StaffFacts,
                    case_documents: tuple[tuple[str, str], ...], report_documents: tuple[tuple[str, str], ...] = (),
-                   *, authenticated: bool = True) -> Decision | None:
-    """None when the message carries no command (the caller files it as ordinary mail)."""
+                   *, authenticated: bool = True, message_id: str = "", body: str = "") -> Decision | None:
+    """None when the message carries no command (the caller files it as ordinary mail).
+    `message_id`, `body`: the message's own id and latest reply text (a relay passes them on)."""
     first = ("staff_message" if role in STAFF_VERBS else "message_received",
              {"from_role": role, "attachments": [a.filename for a in attachments]})
     b = Builder(case, role, sender, rulebook, office, first_event=first, facts=facts,
                 command=parsed if isinstance(parsed, Command) else None)
-    is_report = role == Role.SPECIALIST and bool(report_documents) and parsed is None
-    if isinstance(parsed, Unparsed):
+    b.attachments, b.message_id, b.body = attachments, message_id, body
+    implicit = _implicit_verb(role, report_documents, parsed)
+    if isinstance(parsed, Unparsed) and implicit is None:
         return _not_understood(b, parsed, attachments)
-    if parsed is None and not is_report:
+    if parsed is None and implicit is None:
         return None
-    verb = Verb.REPORT if is_report else Verb(parsed.verb)
-    line = parsed.line if parsed is not None else verb
+    verb = implicit or Verb(parsed.verb)
+    line = parsed.line if parsed is not None and implicit is None else verb
     if role in STAFF_VERBS and not authenticated:
         b.alert("command_unauthenticated", sender=sender, line=line, role=role)
         return _decision(b, attachments, f"unauthenticated: {verb}", acted=False)
@@ -62,6 +70,17 @@ def decide_command(sender: str, attachments: tuple[AssessedAttachment, ...], cas
     return _decision(b, attachments, str(verb), acted=True)
 
 
+def _implicit_verb(role: str, report_documents: tuple[tuple[str, str], ...],
+                   parsed: Command | Unparsed | None) -> Verb | None:
+    """A message that is a command by what it is: a specialist's report PDF (no command line);
+    anything the secretariat answers to our treatment forward (its words are for the patient)."""
+    if role == Role.SECRETARIAT:
+        return Verb.RELAY
+    if role == Role.SPECIALIST and report_documents and parsed is None:
+        return Verb.REPORT
+    return None
+
+
 def _not_understood(b: Builder, parsed: Unparsed, attachments) -> Decision:
     if parsed.problem == "not_allowed":
         b.alert("command_not_allowed", sender=b.sender, line=parsed.line, role=b.role)
@@ -78,6 +97,8 @@ def _decision(b: Builder, attachments: tuple[AssessedAttachment, ...], command: 
     columns, clears the open findings (as every accepted command always has) and files its
     attachments (a report, say) as case documents."""
     patch = CasePatch()
+    if acted and b.opens is not None:
+        return _opening(b, attachments, command)
     if acted:
         patch = patch.set(**b.updates, findings=[], **({"state": b.state} if b.state != b.case.state else {}))
     case = b.case
@@ -87,3 +108,15 @@ def _decision(b: Builder, attachments: tuple[AssessedAttachment, ...], command: 
         consent=dict(case.consent), condition_id=case.condition_id, attachments=attachments, findings=(),
         replies=tuple(b.replies), events=tuple(b.events), patch=patch, payment=b.payment, command=command,
         filed=tuple(a.sha256 for a in attachments if not a.duplicate) if acted else ())
+
+
+def _opening(b: Builder, attachments: tuple[AssessedAttachment, ...], command: str) -> Decision:
+    """A command that opens a new case linked to this one (ADDITIONAL): the decision is the new case's;
+    the message and its files are filed there, and the earlier case is left as it was."""
+    new = b.opens
+    return Decision(
+        disposition=Disposition.FILED, case_ref=None, new_case=True, routed_by="additional", sender_role=b.role,
+        state_before=None, state_after=new["state"], language=new["language"], form=dict(new["form"]),
+        consent=dict(new["consent"]), condition_id=new["condition_id"], attachments=attachments, findings=(),
+        replies=tuple(b.replies), events=tuple(b.events), patch=CasePatch(**new), command=command,
+        filed=tuple(a.sha256 for a in attachments if not a.duplicate))

@@ -10,6 +10,11 @@ Verbs are the staff and requestor commands, plus four events of ordinary mail fr
 parties: COMPLETE (the documents are now complete), INCOMPLETE (still missing some), NOTE (a
 message awaiting documents that brings no file and no form field: a "thank you") and WRITE
 (any other message). NEW is the state of a case that does not exist yet; it is never stored.
+
+After the report: TREATMENT forwards the request to the reporting specialist's secretariat,
+whose reply (RELAY, from the SECRETARIAT role, threaded to that forward) goes to the requestor;
+ADDITIONAL opens a new case linked to the reported one, straight to triage; any other message
+(WRITE) is answered with how to ask for an additional opinion and what it costs.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ class Role(StrEnum):
     TRIAGE = "triage"
     SPECIALIST = "specialist"
     ADMIN = "admin"
+    SECRETARIAT = "secretariat"  # the reporting specialist's secretariat, answering our treatment forward
     STRANGER = "stranger"
 
 
@@ -60,6 +66,9 @@ class Verb(StrEnum):
     CANCEL = "CANCEL"
     YES = "YES"
     NO = "NO"
+    TREATMENT = "TREATMENT"  # after the report: to be inserted into the treatment path
+    ADDITIONAL = "ADDITIONAL"  # after the report: a question, as a new paid opinion linked to the first
+    RELAY = "RELAY"          # the secretariat's reply to a treatment forward, for the requestor
     COMPLETE = "COMPLETE"    # ordinary mail after which nothing required is missing
     INCOMPLETE = "INCOMPLETE"
     WRITE = "WRITE"          # ordinary mail on a case past the documents stage
@@ -115,12 +124,19 @@ def _rows() -> dict[tuple[State, Verb, Role], Transition]:
                                                               ("requestor/received", "specialist/more_documents"))
         for state in CLOSED_STATES:
             rows[(state, V.WRITE, role)] = Transition(None, ("say_closed",), ("requestor/case_closed",))
+        rows[(S.REPORT_SENT, V.WRITE, role)] = Transition(None, ("offer_additional",), ("requestor/additional_offer",))
+        rows[(S.REPORT_SENT, V.TREATMENT, role)] = Transition(
+            None, ("forward_treatment",), ("secretariat/treatment_request", "requestor/treatment_forwarded", admins))
+        rows[(S.REPORT_SENT, V.ADDITIONAL, role)] = Transition(   # the reported case stays; a linked one opens
+            None, ("open_additional",), ("requestor/additional_opened", "triage/additional_opinion"))
         for state in OPEN_STATES:
             rows[(state, V.CANCEL, role)] = Transition(S.CANCELLED, ("cancel",),
                                                        ("requestor/cancelled", "staff/case_cancelled"), ("closed_at",))
         for verb in (V.YES, V.NO):
             rows[(S.WITH_SPECIALIST, verb, role)] = Transition(None, ("answer_extra",),
                                                                ("specialist/extra_answer", "requestor/extra_answer_noted"))
+    rows[(S.REPORT_SENT, V.RELAY, R.SECRETARIAT)] = Transition(None, ("relay_treatment_reply",),
+                                                                ("requestor/treatment_reply",))
     return rows
 
 
