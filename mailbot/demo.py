@@ -82,13 +82,15 @@ TAC_IT = report_pdf("Referto TAC torace - 15/01/2026", [
     "TAC del torace con mezzo di contrasto: lesione di 25 mm al lobo superiore destro.", "Linfonodi mediastinici nella norma."])
 
 
-def _mail(sender: str, subject: str, body: str, files: list[tuple[str, bytes, str]]) -> bytes:
+def _mail(sender: str, subject: str, body: str, files: list[tuple[str, bytes, str]], in_reply_to: str = "") -> bytes:
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = "second.opinion@demo.example.org"
     msg["Subject"] = subject
     msg["Date"] = format_datetime(datetime.now(timezone.utc))
     msg["Message-ID"] = make_msgid(domain="patient.example.net")
+    if in_reply_to:
+        msg["In-Reply-To"] = msg["References"] = in_reply_to
     msg.set_content(body)
     for name, data, ctype in files:
         maintype, subtype = ctype.split("/")
@@ -129,6 +131,73 @@ SCENARIOS = [
 ]
 
 
+REPORT = report_pdf("Second opinion report - Dr Giulia Romano", [
+    "Diagnosis confirmed: invasive ductal carcinoma of the left breast, cT2 N0 M0.",
+    "Recommendation: primary breast-conserving surgery with sentinel node biopsy,",
+    "then adjuvant endocrine therapy; neoadjuvant chemotherapy is not needed."])
+QUOTE = report_pdf("Quote - breast surgery treatment package", [
+    "Breast-conserving surgery, sentinel node biopsy, 2 nights: EUR 11,800.00",
+    "Follow-up visits for 12 months: included.", "Valid 60 days. Breast Surgery Secretariat."])
+MARIA = "Maria Rossi <maria.rossi@patient.example.net>"
+# after the report (the first case): who writes, to which of our messages (purpose, to), what, files
+AFTER_REPORT = [
+    ("Triage approves it", "francesca.rinaldi@example.org", ("triage/new_case", "francesca.rinaldi@example.org"),
+     "APPROVE oncological breast_surgery", []),
+    ("The specialist sends the report", "giulia.romano@example.org", ("specialist/new_case", "giulia.romano@example.org"),
+     "Dear colleagues, my report is attached.", [("second_opinion_report_romano.pdf", REPORT, "application/pdf")]),
+    ("The patient asks to be treated here (TREATMENT)", MARIA, ("requestor/report", "maria.rossi@patient.example.net"),
+     "TREATMENT\nI would like to have the surgery at your hospital.", []),
+    ("The secretariat answers with a quote", "breast.surgery.office@example.org",
+     ("secretariat/treatment_request", "breast.surgery.office@example.org"),
+     "Dear Mrs Rossi, please find our quote for the full treatment package attached.",
+     [("quote_treatment_package.pdf", QUOTE, "application/pdf")]),
+    ("The patient asks a question about the report", MARIA, ("requestor/report", "maria.rossi@patient.example.net"),
+     "Thank you. Will I need radiotherapy after the surgery?", []),
+    ("She asks for an additional opinion (ADDITIONAL)", MARIA,
+     ("requestor/additional_offer", "maria.rossi@patient.example.net"),
+     "ADDITIONAL\nWill I need radiotherapy after breast-conserving surgery?", []),
+]
+
+
+def _last_sent(app, purpose: str, to: str) -> tuple[str, str] | None:
+    """(Message-ID, subject) of the latest message of that purpose the robot queued for `to`."""
+    from sqlalchemy import select
+    from mailbot.store.models import OutboxMessage
+    with app.sessions() as s:
+        rows = s.execute(select(OutboxMessage.message_id, OutboxMessage.subject, OutboxMessage.recipients)
+                         .where(OutboxMessage.purpose == purpose).order_by(OutboxMessage.id.desc())).all()
+    return next(((mid, subject) for mid, subject, recipients in rows if to in recipients), None)
+
+
+def after_the_report(app, worker, box) -> list[tuple[str, object]]:
+    """The first case's journey on: triage, payment, the report, then the treatment path and a
+    question after the report, each step a reply to the message the robot sent."""
+    steps = []
+    for title, sender, (purpose, to), body, files in AFTER_REPORT:
+        cited = _last_sent(app, purpose, to)
+        if cited is None:
+            steps.append((title + " (skipped: nothing to reply to)", None))
+            continue
+        box.add(_mail(sender, f"Re: {cited[1]}", body, files, in_reply_to=cited[0]))
+        tighten_tree(box._path)
+        outcomes = worker.cycle().outcomes
+        steps.append((title, outcomes[0] if outcomes else None))
+        if purpose == "triage/new_case":   # the admins record the bank transfer (mailbot payment REF)
+            ref = outcomes[0].case_ref if outcomes else None
+            steps.append(("The payment is recorded (mailbot payment)", app.intake.record_payment(ref, None)))
+            worker.cycle()
+    return steps
+
+
+def _print_outcome(title: str, outcome) -> None:
+    if outcome is None:
+        print(f"* {title}")
+        return
+    print(f"* {title}\n  -> case {outcome.case_ref}: {outcome.decision.state_after if outcome.decision else '-'}")
+    for recipients, subject, _raw in outcome.replies:
+        print(f"     reply to {', '.join(recipients)}: {subject}")
+
+
 def run_demo(directory: Path) -> int:
     from mailbot.app import build_app
     from mailbot.caseview import cases_table
@@ -151,13 +220,15 @@ def run_demo(directory: Path) -> int:
     worker = Worker(app)
     try:
         report = worker.cycle()
+        later = after_the_report(app, worker, box)
     finally:
         worker.close()
     print(f"mailbot demo in {directory}\n")
     for (title, _), outcome in zip(SCENARIOS, report.outcomes):
-        print(f"* {title}\n  -> case {outcome.case_ref}: {outcome.decision.state_after if outcome.decision else '-'}")
-        for recipients, subject, _raw in outcome.replies:
-            print(f"     reply to {', '.join(recipients)}: {subject}")
+        _print_outcome(title, outcome)
+    print("\nThe first request, later: the report, the treatment path and a question after the report")
+    for title, outcome in later:
+        _print_outcome(title, outcome)
     print("\n" + cases_table(app))
     print(f"\nReplies (.eml files): {directory / 'outbox'}")
     print(f"Database: {directory / 'mailbot.db'}; see one case with:\n"

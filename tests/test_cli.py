@@ -150,8 +150,14 @@ def test_maildir_source_and_directory_outbox(tmp_path, capsys):
 def test_demo_runs_without_any_server(tmp_path, capsys):
     assert main(["demo", "--dir", str(tmp_path / "demo")]) == 0
     out = capsys.readouterr().out
-    assert out.count("-> case SO-") == 5
-    assert "in_triage" in out and "awaiting_documents" in out
+    first_act, _, later = out.partition("The first request, later")
+    assert first_act.count("-> case SO-") == 5
+    assert "in_triage" in first_act and "awaiting_documents" in first_act
+    # the first case goes on: report, treatment path (forward, confirmation, quote back), a question
+    assert "Your second opinion report" in later and "Treatment path request" in later
+    assert "Your request to be treated has been forwarded" in later and "Answer about your treatment" in later
+    assert "Questions about your report: an additional opinion" in later
+    assert "[SO-2026-00006] Your additional opinion request" in later and "SO-2026-00006  in_triage" in later
     assert len(list((tmp_path / "demo" / "outbox").glob("*.eml"))) >= 6
     # stored documents are private to the service user
     stored = [p for p in (tmp_path / "demo" / "documents").rglob("*") if p.is_file()]
