@@ -200,7 +200,7 @@ def _print_outcome(title: str, outcome) -> None:
 
 def run_demo(directory: Path) -> int:
     from mailbot.app import build_app
-    from mailbot.caseview import cases_table
+    from mailbot.cli.views import cases_table
     from mailbot.config import load_config
     from mailbot.daemon import Worker
 
