@@ -158,6 +158,7 @@ def test_demo_runs_without_any_server(tmp_path, capsys):
     assert "Your request to be treated has been forwarded" in later and "Answer about your treatment" in later
     assert "Questions about your report: an additional opinion" in later
     assert "[SO-2026-00006] Your additional opinion request" in later and "SO-2026-00006  in_triage" in later
+    assert "The patient writes again about the treatment path" in later
     assert len(list((tmp_path / "demo" / "outbox").glob("*.eml"))) >= 6
     # stored documents are private to the service user
     stored = [p for p in (tmp_path / "demo" / "documents").rglob("*") if p.is_file()]

@@ -168,6 +168,15 @@ def test_treatment_goes_to_the_secretariat_and_its_quote_comes_back(office):
     kinds = events(office, first.ref)
     assert kinds.index("treatment_forwarded") < kinds.index("treatment_reply_relayed")
 
+    # the patient answers the quote: passed on to the secretariat (not an additional-opinion offer)
+    mails = exchange(office, reply_to(relayed, MARIA, "Thank you, I accept. Which dates are possible?"))
+    passed, noted = only(mails, SECRETARIAT), only(mails, MARIA_ADDRESS)
+    assert "Which dates are possible?" in plain_text(passed) and MARIA_ADDRESS not in plain_text(passed)
+    assert "passed your message on to the secretariat" in " ".join(plain_text(noted).split())
+    again = only(exchange(office, reply_to(passed, SECRETARIAT, "We can operate on 14 January.")), MARIA_ADDRESS)
+    assert "We can operate on 14 January." in plain_text(again)
+    assert state(office).ref == first.ref and state(office).state == "report_sent"
+
 
 def test_a_question_after_the_report_gets_the_offer_then_additional_opens_a_linked_case(office):
     report = report_sent_case(office)

@@ -47,6 +47,7 @@ class IntakeData:
     ask_purpose: str = "requestor/missing_documents"
     report_due_if_restarted: datetime | None = None
     noted_today: bool = False               # the short acknowledgement went out in the last 24 hours
+    own_words: str = ""                     # what the sender wrote this time, quoted history cut
 
 
 class Builder:
@@ -383,6 +384,24 @@ def offer_additional(b: Builder) -> None:
                       "treatment_forwarded": bool(b.case.after_report.get("treatment"))}))
 
 
+def forward_follow_up(b: Builder) -> None:
+    """The patient writes again while the treatment request is with the secretariat: passed on
+    to them (with any new files); the patient is told, and how to ask about the report itself."""
+    i, case = b.intake, b.case
+    to = case.after_report["treatment"]["to"]
+    member = find_staff(b.rulebook, case.specialist_email or "")
+    lang = staff_language(member)
+    b.send(ReplySpec("secretariat/follow_up", (to,), lang,
+                     b.ctx(lang, specialist_name=member.name if member is not None else "", message=i.own_words,
+                           files=[f for _, f in i.fresh_documents]),
+                     documents=i.fresh_documents, auto_submitted="auto-generated"))
+    b.events.append(("treatment_follow_up_forwarded", {"to": to, "files": [f for _, f in i.fresh_documents]}))
+    b.send(ReplySpec("requestor/follow_up_forwarded", i.reply_to, i.language,
+                     {**i.context, "price": money(additional_price(b.rulebook)),
+                      "currency": b.rulebook.pricing.currency,
+                      "specialist_name": member.name if member is not None else ""}))
+
+
 def say_closed(b: Builder) -> None:
     i = b.intake
     b.send(ReplySpec("requestor/case_closed", i.reply_to, i.language, {**i.context, "state": b.case.state}))
@@ -392,4 +411,4 @@ EFFECTS: dict[str, Callable[[Builder], None]] = {f.__name__: f for f in (
     approve, triage_missing, specialist_missing, reject, record_payment, decline, route_to_specialist,
     propose_extra, answer_extra, cancel, deliver_report, acknowledge_complete, send_to_triage,
     ask_for_documents, acknowledge, note_briefly, forward_to_specialist, offer_additional, say_closed,
-    forward_treatment, relay_treatment_reply, open_additional)}
+    forward_treatment, relay_treatment_reply, open_additional, forward_follow_up)}

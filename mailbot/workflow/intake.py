@@ -18,6 +18,7 @@ from mailbot.checks.findings import Finding
 from mailbot.documents.forms import fields_from_body, requestor_name
 from mailbot.parse import ParsedMessage
 from mailbot.rulebook.models import Rulebook
+from mailbot.workflow.commands import own_words
 from mailbot.workflow.effects import Builder, IntakeData, perform
 from mailbot.workflow.language import detect_language
 from mailbot.workflow.model import (AssessedAttachment, CasePatch, CaseView, Decision, Office,  # noqa: F401
@@ -159,7 +160,10 @@ def _event(state: State, case: CaseView | None, requirements: list[Finding],
            new_docs: tuple[StoredDocument, ...], nothing_new: bool = False) -> Verb:
     """Ordinary mail as a verb of the table: past the documents stage it is WRITE; before, COMPLETE
     once nothing required is missing (and what triage asked for has come), NOTE when the mail
-    brings no file and no form field (a "thank you"), else INCOMPLETE."""
+    brings no file and no form field (a "thank you"), else INCOMPLETE. On a reported case whose
+    treatment request went to the secretariat, FOLLOW_UP (passed on to them)."""
+    if state == State.REPORT_SENT and case is not None and case.after_report.get("treatment", {}).get("to"):
+        return Verb.FOLLOW_UP
     if state not in (State.NEW, State.AWAITING_DOCUMENTS):
         return Verb.WRITE
     waiting_for_triage_items = bool(case and case.triage.get("missing")) and not any(d.usable for d in new_docs)
@@ -192,7 +196,7 @@ def _intake_data(msg: ParsedMessage, case: CaseView | None, form: dict[str, str]
         usable_documents=tuple((d.sha256, d.filename) for d in all_docs if d.usable),
         fresh_documents=tuple((d.sha256, d.filename) for d in new_docs if d.usable),
         active_files=tuple(d.filename for d in new_docs if d.usable and d.active_content),
-        report_due_if_restarted=report_due,
+        report_due_if_restarted=report_due, own_words=own_words(msg.text),
         **_ask(form, requirements, any(d.usable for d in all_docs) or bool(form)))
 
 

@@ -14,7 +14,8 @@ message awaiting documents that brings no file and no form field: a "thank you")
 After the report: TREATMENT forwards the request to the reporting specialist's secretariat,
 whose reply (RELAY, from the SECRETARIAT role, threaded to that forward) goes to the requestor;
 ADDITIONAL opens a new case linked to the reported one, straight to triage; any other message
-(WRITE) is answered with how to ask for an additional opinion and what it costs.
+(WRITE) is answered with how to ask for an additional opinion and what it costs, except once
+the treatment request is with the secretariat: then it is passed on to them (FOLLOW_UP).
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ class Verb(StrEnum):
     TREATMENT = "TREATMENT"  # after the report: to be inserted into the treatment path
     ADDITIONAL = "ADDITIONAL"  # after the report: a question, as a new paid opinion linked to the first
     RELAY = "RELAY"          # the secretariat's reply to a treatment forward, for the requestor
+    FOLLOW_UP = "FOLLOW_UP"  # ordinary mail on a reported case whose treatment request is with the secretariat
     COMPLETE = "COMPLETE"    # ordinary mail after which nothing required is missing
     INCOMPLETE = "INCOMPLETE"
     WRITE = "WRITE"          # ordinary mail on a case past the documents stage
@@ -125,6 +127,8 @@ def _rows() -> dict[tuple[State, Verb, Role], Transition]:
         for state in CLOSED_STATES:
             rows[(state, V.WRITE, role)] = Transition(None, ("say_closed",), ("requestor/case_closed",))
         rows[(S.REPORT_SENT, V.WRITE, role)] = Transition(None, ("offer_additional",), ("requestor/additional_offer",))
+        rows[(S.REPORT_SENT, V.FOLLOW_UP, role)] = Transition(
+            None, ("forward_follow_up",), ("secretariat/follow_up", "requestor/follow_up_forwarded"))
         rows[(S.REPORT_SENT, V.TREATMENT, role)] = Transition(
             None, ("forward_treatment",), ("secretariat/treatment_request", "requestor/treatment_forwarded", admins))
         rows[(S.REPORT_SENT, V.ADDITIONAL, role)] = Transition(   # the reported case stays; a linked one opens
