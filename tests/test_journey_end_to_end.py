@@ -201,8 +201,9 @@ def test_a_question_after_the_report_gets_the_offer_then_additional_opens_a_link
 
     payment = only(exchange(office, reply_to(triage_mail, TRIAGE, "APPROVE")), MARIA_ADDRESS)
     assert "EUR 500.00" in plain_text(payment) and state(office).state == "awaiting_payment"
-    only(exchange(office, reply_to(payment, "laura.fontana@example.org", "PAID")), ROMANO)
+    specialist = only(exchange(office, reply_to(payment, "laura.fontana@example.org", "PAID")), ROMANO)
     assert state(office).state == "with_specialist"
+    assert "report.pdf" in attachment_names(specialist)    # the first report goes with the question
 
 
 ENGLISH_MRI = """Breast MRI report 2026-12-01

@@ -177,7 +177,8 @@ def route_to_specialist(b: Builder) -> None:
     b.updates["specialist_email"] = str(member.email).lower()
     b.updates["report_due_at"] = facts.report_due
     b.events.append(("specialist_assigned", {"specialist": str(member.email)}))
-    due, documents = facts.report_due, b.case_documents
+    earlier = tuple(tuple(r) for r in case.after_report.get("earlier_report", ()))   # an additional opinion's
+    due, documents = facts.report_due, tuple(dict.fromkeys((*b.case_documents, *earlier)))
     b.to_member(member, "specialist/new_case", documents=documents,
                 due_date=due.date().isoformat() if due else "", documents_list=[f for _, f in documents],
                 report_days=b.office.report_working_days)
@@ -300,12 +301,14 @@ def open_additional(b: Builder) -> None:
     below the command, straight to triage; then the usual payment (the additional-opinion price)."""
     case, question, now = b.case, b.command.text, b.facts.now
     form = {**case.form, "clinical_question": question or case.form.get("clinical_question", "")}
+    report = tuple(tuple(r) for r in case.after_report.get("report", ()))
+    fresh = tuple((a.sha256, a.filename) for a in b.attachments if a.usable)
+    documents = tuple(dict.fromkeys((*b.case_documents, *report, *fresh)))   # the report, however it was named
     b.opens = {"state": State.IN_TRIAGE, "requestor_email": case.requestor_email, "language": case.language,
                "form": form, "consent": dict(case.consent), "condition_id": case.condition_id,
-               "additional_of": case.ref, "completed_at": now, "findings": []}
+               "additional_of": case.ref, "completed_at": now, "findings": [],
+               "after_report": {"earlier_report": [list(r) for r in report]}}
     b.events.append(("additional_opinion_of", {"parent": case.ref}))
-    report = tuple(tuple(r) for r in case.after_report.get("report", ()))
-    documents = tuple(dict.fromkeys((*b.case_documents, *report)))   # the report, however it was named
     price, currency = money(additional_price(b.rulebook)), b.rulebook.pricing.currency
     b.send(ReplySpec("requestor/additional_opened", (b.sender.lower(),), case.language,
                      b.ctx(case.language, first_ref=case.ref, question=question, price=price, currency=currency,
