@@ -142,7 +142,7 @@ def events(office, ref: str) -> list[str]:
         return [e.kind for e in s.execute(select(Event).where(Event.case_id == case.id).order_by(Event.id)).scalars()]
 
 
-def test_treatment_goes_to_the_secretariat_and_its_quote_comes_back(office):
+def test_treatment_goes_to_the_secretariat_and_its_quote_comes_back(office, capsys):
     report = report_sent_case(office)
     first = state(office)
     mails = exchange(office, reply_to(report, MARIA, "TREATMENT\nI would like to be operated at your hospital."))
@@ -176,6 +176,11 @@ def test_treatment_goes_to_the_secretariat_and_its_quote_comes_back(office):
     again = only(exchange(office, reply_to(passed, SECRETARIAT, "We can operate on 14 January.")), MARIA_ADDRESS)
     assert "We can operate on 14 January." in plain_text(again)
     assert state(office).ref == first.ref and state(office).state == "report_sent"
+    capsys.readouterr()
+    assert office.cli("case", first.ref) == 0
+    view = capsys.readouterr().out
+    assert f"treatment path: forwarded to {SECRETARIAT}" in view
+    assert "treatment_forwarded" in view and "treatment_reply_relayed" in view and "treatment_follow_up_forwarded" in view
 
 
 def test_a_question_after_the_report_gets_the_offer_then_additional_opens_a_linked_case(office):

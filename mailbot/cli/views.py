@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import func, select
 
 from mailbot.schedule.deadlines import deadline_label
@@ -78,6 +80,7 @@ def case_detail(app, ref: str) -> str | None:
                 + (f" (declined by {', '.join(case.declined_by)})" if case.declined_by else "")
                 + (f"; report due {when(case.report_due_at)}" if case.report_due_at else ""),
                 f"  amount due: {case.amount_due or '-'}"]
+        out += _journey_lines(case, when)
         for p in session.execute(select(Payment).where(Payment.case_id == case.id).order_by(Payment.id)).scalars():
             out.append(f"  paid {p.amount} (due {p.expected}) on {when(p.at)} recorded by {p.recorded_by}")
         out += ["", "Timeline:"]
@@ -127,3 +130,17 @@ def _short_error(error: str, message_id: str) -> str:
 
     text = " ".join((error or "-").replace(f" {message_id}", "").split())
     return redact_addresses(text)[:160]
+
+
+def _journey_lines(case, when) -> list[str]:
+    """Where the case came from and what followed its report (additional opinion, treatment path)."""
+    out = []
+    if case.parent_ref:
+        out.append(f"  update of: {case.parent_ref}")
+    if case.additional_of:
+        out.append(f"  additional opinion on: {case.additional_of}")
+    treatment = (case.after_report or {}).get("treatment")
+    if treatment:
+        at = when(datetime.fromisoformat(treatment["at"])) if treatment.get("at") else "?"
+        out.append(f"  treatment path: forwarded to {treatment.get('to') or 'the admins'} on {at}")
+    return out
