@@ -96,3 +96,16 @@ def test_the_payment_request_says_when_the_fee_is_due():
             "amount": "500.00", "beneficiary": "H", "iban": "IT60", "bic": "B", "lines": [], "report_days": 5,
             "office_name": "Office"})
         assert says in " ".join(body.split())
+
+
+def test_the_additional_opinion_costs_the_base_price_unless_priced():
+    from decimal import Decimal
+    from mailbot.workflow.pricing import additional_price, quote
+    assert additional_price(RULES) == Decimal("500.00")
+    unpriced = RULES.model_copy(update={"pricing": RULES.pricing.model_copy(
+        update={"additional_opinion": None, "base": Decimal("640.00")})})
+    assert additional_price(unpriced) == Decimal("640.00")
+    priced = RULES.model_copy(update={"pricing": RULES.pricing.model_copy(update={"additional_opinion": Decimal("420.00")})})
+    q = quote(priced, is_update_same_specialist=True, courier=True, additional=True)
+    assert [(line.item, line.amount) for line in q.lines] == [("additional_opinion", Decimal("420.00")),
+                                                             ("courier", Decimal("18.00"))]

@@ -317,6 +317,23 @@ def test_bad_email_in_staff(rules_copy: Path):
     assert "email" in problem["what"] and "'sara.colombo@'" in problem["what"]
 
 
+def test_the_secretariat_is_a_specialists_address(rules: Rulebook, rules_copy: Path):
+    romano = next(m for m in rules.staff.specialists if m.email == "giulia.romano@example.org")
+    assert romano.secretariat == "breast.surgery.office@example.org"
+    assert rules.pricing.additional_opinion == Decimal("500.00")
+    edit(rules_copy, "staff.toml", 'email = "francesca.rinaldi@example.org"',
+         'email = "francesca.rinaldi@example.org"\nsecretariat = "triage.office@example.org"')
+    problem = only_problem(rules_copy)
+    assert problem["line"] == line_with(rules_copy, "staff.toml", '"triage.office@example.org"')
+    assert problem["key"] == "triage[0].secretariat" and "only a specialist" in problem["what"]
+
+
+def test_a_bad_secretariat_address(rules_copy: Path):
+    edit(rules_copy, "staff.toml", 'secretariat = "breast.surgery.office@example.org"', 'secretariat = "office@"')
+    problem = only_problem(rules_copy)
+    assert problem["key"] == "specialists[0].secretariat" and "'office@'" in problem["what"]
+
+
 def test_duplicate_email_within_a_role(rules_copy: Path):
     edit(rules_copy, "staff.toml", 'email = "luca.ricci@example.org"', 'email = "Giulia.Romano@example.org"')
     problem = only_problem(rules_copy)
