@@ -109,3 +109,13 @@ def test_the_additional_opinion_costs_the_base_price_unless_priced():
     q = quote(priced, is_update_same_specialist=True, courier=True, additional=True)
     assert [(line.item, line.amount) for line in q.lines] == [("additional_opinion", Decimal("420.00")),
                                                              ("courier", Decimal("18.00"))]
+
+
+def test_additional_without_a_question_opens_nothing_and_says_how():
+    envelope = open_envelope(mail(MARIA, "Re: offer", "ADDITIONAL\n\nOn Mon, the office wrote:\n> Questions"), RULES,
+                             OFFICE)
+    decision = decide(envelope, Facts(by_reference=reported()), RULES, OFFICE, NOW)
+    assert not decision.new_case and decision.case_ref == "SO-2026-00001" and decision.state_after == "report_sent"
+    (reply,) = decision.replies
+    assert reply.purpose == "requestor/additional_offer"
+    assert "no question below it" in text_of(reply) and "ADDITIONAL" in text_of(reply)

@@ -300,6 +300,13 @@ def open_additional(b: Builder) -> None:
     """ADDITIONAL: a new case linked to the reported one, with its form, documents and the question
     below the command, straight to triage; then the usual payment (the additional-opinion price)."""
     case, question, now = b.case, b.command.text, b.facts.now
+    if not question.strip():   # nothing to answer yet: how to ask, again, and no case opened
+        b.events.append(("additional_without_question", {}))
+        b.send(ReplySpec("requestor/additional_offer", (b.sender.lower(),), case.language,
+                         b.ctx(case.language, price=money(additional_price(b.rulebook)),
+                               currency=b.rulebook.pricing.currency, question_missing=True,
+                               treatment_forwarded=bool(case.after_report.get("treatment")))))
+        return
     form = {**case.form, "clinical_question": question or case.form.get("clinical_question", "")}
     report = tuple(tuple(r) for r in case.after_report.get("report", ()))
     fresh = tuple((a.sha256, a.filename) for a in b.attachments if a.usable)

@@ -132,7 +132,8 @@ def _rows() -> dict[tuple[State, Verb, Role], Transition]:
         rows[(S.REPORT_SENT, V.TREATMENT, role)] = Transition(
             None, ("forward_treatment",), ("secretariat/treatment_request", "requestor/treatment_forwarded", admins))
         rows[(S.REPORT_SENT, V.ADDITIONAL, role)] = Transition(   # the reported case stays; a linked one opens
-            None, ("open_additional",), ("requestor/additional_opened", "triage/additional_opinion"))
+            None, ("open_additional",), ("requestor/additional_opened", "triage/additional_opinion",
+                                         "requestor/additional_offer"))
         for state in OPEN_STATES:
             rows[(state, V.CANCEL, role)] = Transition(S.CANCELLED, ("cancel",),
                                                        ("requestor/cancelled", "staff/case_cancelled"), ("closed_at",))
