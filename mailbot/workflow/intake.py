@@ -294,4 +294,5 @@ def _context(form: dict[str, str], language: str, rulebook: Rulebook, office: Of
         "routed_by": route.how, "triage_days": office.triage_working_days,
         "known_conditions": [c.title.get(language) for c in rulebook.conditions.values()],
         "accepted_languages": list(office.accepted_languages), "delete_on": delete_on,
+        "incomplete_days": office.incomplete_days,
     }
