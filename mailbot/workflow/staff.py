@@ -78,11 +78,12 @@ def decide_command(sender: str, attachments: tuple[AssessedAttachment, ...], cas
         if member is not None:
             b.to_member(member, "staff/command_wrong_state", line=line)
         return _decision(b, attachments, f"refused in {case.state}: {verb}", acted=False)
-    if not proof.how:
-        return _ask_to_confirm(b, attachments, verb, "" if verb == Verb.REPORT else line, proof, report_documents)
     b.case_documents, b.report_documents = case_documents, report_documents
     perform(b, found, facts.now)
-    return _decision(b, attachments, str(verb), acted=True)
+    if not proof.how and (b.updates or b.state != case.state or b.replies or b.payment is not None):
+        fresh = Builder(case, role, sender, rulebook, office, first_event=first, facts=facts, command=b.command)
+        return _ask_to_confirm(fresh, attachments, verb, "" if verb == Verb.REPORT else line, proof, report_documents)
+    return _decision(b, attachments, str(verb), acted=True)   # with proof, or one that changes nothing
 
 
 def address_on_record(case: CaseView, role: str, sender: str, rulebook: Rulebook) -> str:
