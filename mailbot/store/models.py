@@ -146,6 +146,26 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
 
 
+class PendingCommandRecord(Base):
+    """A command given without proof of its sender, kept until the address on record answers the
+    confirmation request (Message-ID `message_id`) with CONFIRM, or until it expires. The original
+    message is in the file store (`raw_sha256`), so a report's PDFs can be read again then."""
+
+    __tablename__ = "pending_commands"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)   # of our confirmation request
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    verb: Mapped[str] = mapped_column(String(16))
+    line: Mapped[str] = mapped_column(Text, default="")     # the command line as written
+    role: Mapped[str] = mapped_column(String(32))
+    address: Mapped[str] = mapped_column(String(320))       # the address on record that was asked
+    raw_sha256: Mapped[str] = mapped_column(String(64), default="")   # the message that gave the command
+    requested_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="pending")   # pending | confirmed | expired
+    resolved_at: Mapped[datetime | None]
+
+
 class DeliveryAlert(Base):
     """An outbox message the admins were told is long undelivered: at most once per message,
     even with two daemons (the primary key)."""

@@ -12,17 +12,17 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
-from mailbot.checks.authentication import sender_authenticated
 from mailbot.rulebook.models import Rulebook
 from mailbot.workflow.effects import StaffFacts
 from mailbot.workflow.envelope import Envelope
 from mailbot.workflow.intake import decide as decide_intake
 from mailbot.workflow.limits import split_by_cap
+from mailbot.workflow.commands import is_confirmation
 from mailbot.workflow.model import CaseView, Decision, Facts, Office
 from mailbot.workflow.routing import (Candidates, Route, choose_case, form_names_other_patient, route_closed_case,
                                       sender_role)
-from mailbot.workflow.staff import decide_command, read_command
-from mailbot.workflow.transitions import STAFF_ROLES, Role, State
+from mailbot.workflow.staff import Proof, decide_command, read_command
+from mailbot.workflow.transitions import STAFF_ROLES, Disposition, Role, State, Verb
 
 
 def route_of(envelope: Envelope, facts: Facts, rulebook: Rulebook, now: datetime) -> Route:
@@ -69,18 +69,65 @@ def decide(envelope: Envelope, facts: Facts, rulebook: Rulebook, office: Office,
         known = frozenset(d.sha256 for d in case.documents)
         attachments = tuple(dataclasses.replace(a, duplicate=a.sha256 in known) for a in attachments)
     role = sender_role(msg.from_addr, case, rulebook)
+    if case is None and role == Role.REQUESTOR and envelope.refs and facts.by_thread is None \
+            and facts.by_reference is None:
+        role = Role.STRANGER   # a ref that names no case: the same answer as one not theirs, and no new case
     decision = None
     if envelope.automatic is None and case is not None and role != Role.STRANGER:
-        authenticated = not office.require_authenticated_staff or sender_authenticated(msg, office.authserv_id)
-        decision = decide_command(msg.from_addr, attachments, case, role, read_command(msg.text, role), rulebook,
-                                  office, staff_facts(case, facts, rulebook, office, now),
-                                  tuple((d.sha256, d.filename) for d in case.documents if d.usable),
-                                  report_documents(role, attachments), authenticated=authenticated)
+        decision = confirmation(envelope, facts, case, role, rulebook, office, now)
+        if decision is None:
+            decision = decide_command(msg.from_addr, attachments, case, role, read_command(msg.text, role), rulebook,
+                                      office, staff_facts(case, facts, rulebook, office, now),
+                                      tuple((d.sha256, d.filename) for d in case.documents if d.usable),
+                                      report_documents(role, attachments),
+                                      proof=proof_of(envelope, facts, case, role, office))
     if decision is None:
         restart = office.report_due(now) if case is not None and case.state == State.WITH_SPECIALIST else None
         decision = decide_intake(msg, attachments, route, role, envelope.automatic, rulebook, office,
                                  report_due_if_restarted=restart, body_form=envelope.body_form, now=now)
     return capped(decision, facts.replies_today, office.max_replies_per_day)
+
+
+def proof_of(envelope: Envelope, facts: Facts, case: CaseView, role: Role, office: Office) -> Proof:
+    """A pass from our receiving server, else a reply to our own mail to this address about this
+    case; neither: the command waits for confirmation. Strict mode: staff need the pass."""
+    awaiting = facts.awaiting.get(case.ref, ())
+    if office.require_authenticated_staff and role in STAFF_ROLES:
+        return Proof("authenticated" if envelope.authenticated else "", refused=not envelope.authenticated,
+                     awaiting=awaiting)
+    if envelope.authenticated:
+        return Proof("authenticated", awaiting=awaiting)
+    return Proof("thread" if case.ref in facts.threaded else "", awaiting=awaiting)
+
+
+def confirmation(envelope: Envelope, facts: Facts, case: CaseView, role: Role, rulebook: Rulebook, office: Office,
+                 now: datetime) -> Decision | None:
+    """CONFIRM from the address that was asked, in reply to the request: the kept command acts now,
+    as if it had come with proof. Late or used again: nothing happens. None: not a confirmation."""
+    pending, msg = facts.pending, envelope.message
+    if pending is None or pending.case_ref != case.ref or pending.role != role \
+            or msg.from_addr.lower() != pending.address or not is_confirmation(msg.text):
+        return None
+    known = frozenset(d.sha256 for d in case.documents)
+    original = tuple(dataclasses.replace(a, duplicate=a.sha256 in known) for a in pending.attachments)
+    decision = None
+    if pending.status == "pending" and now <= pending.expires_at:
+        parsed = None if pending.verb == Verb.REPORT else read_command(pending.line, role)
+        decision = decide_command(pending.address, original, case, role, parsed, rulebook, office,
+                                  staff_facts(case, facts, rulebook, office, now),
+                                  tuple((d.sha256, d.filename) for d in case.documents if d.usable),
+                                  report_documents(role, original), proof=Proof("confirmed"))
+    if decision is None:
+        why = "expired" if pending.status in ("pending", "expired") else f"already {pending.status}"
+        return Decision(
+            disposition=Disposition.FILED, case_ref=case.ref, new_case=False, routed_by="", sender_role=role,
+            state_before=case.state, state_after=case.state, language=case.language, form=dict(case.form),
+            consent=dict(case.consent), condition_id=case.condition_id, attachments=envelope.attachments,
+            findings=(), replies=(), events=(("confirmation_ignored", {"verb": pending.verb, "why": why}),),
+            command=f"confirmation ignored: {pending.verb}",
+            resolves=(pending.request_id, "expired") if pending.status == "pending" else None)
+    event = ("command_confirmed", {"verb": pending.verb, "by": pending.address})
+    return dataclasses.replace(decision, events=(event, *decision.events), resolves=(pending.request_id, "confirmed"))
 
 
 def capped(decision: Decision, sent_today: dict[str, int], cap: int) -> Decision:
