@@ -35,6 +35,7 @@ from mailbot.outbox import open_transport
 from mailbot.outbox.alerts import DeliveryAlerts
 from mailbot.outbox.base import Transport
 from mailbot.outbox.queue import DeliveryReport, RetryPolicy, deliver_due, retry_backed_off_now, undelivered
+from mailbot.store.markers import LAST_CYCLE, touch
 
 log = logging.getLogger(__name__)
 MAX_FAILURES = 3
@@ -73,6 +74,31 @@ def service_places(config) -> dict[str, str]:
     elif config.outbox is not None:
         places["smtp"] = f"outbox folder {config.path(config.outbox.dir)}"
     return places
+
+
+def start_line(app: App) -> str:
+    """What this process works on, in one line for the operator: no password, no address."""
+    from sqlalchemy.engine import make_url
+
+    from mailbot import __version__
+
+    config, rules = app.config, app.rulebook
+    if config.imap is not None:
+        mailbox = f"IMAP {config.imap.host}:{config.imap.port} folder {config.imap.folder}"
+    else:
+        mailbox = f"Maildir {config.path(config.maildir.path)}"
+    try:
+        url = make_url(config.database_url)
+        where = url.database if url.get_backend_name() == "sqlite" else \
+            f"{url.host or 'local socket'}{f':{url.port}' if url.port else ''}/{url.database or ''}"
+        database = f"{url.get_backend_name()} {where}"
+    except Exception:   # an unparsable URL never gets this far; this is only a label
+        database = "the configured database"
+    staff = len(rules.staff.triage) + len(rules.staff.specialists) + len(rules.staff.admins)
+    return (f"mailbot {__version__} starting: mailbox {mailbox}; database {database}; "
+            f"rules {config.path(config.rules.dir)} ({len(rules.conditions)} conditions, "
+            f"{len(rules.documents)} document types, {staff} staff); "
+            f"sending {service_places(config).get('smtp', '?')}; office time {config.office.timezone}")
 
 
 def start_app(config, *, stopping: threading.Event | None = None) -> App | None:
@@ -278,7 +304,14 @@ class Worker:
         self.deliver(report)
         report.undelivered = self._guard("database", lambda: undelivered(self.app.sessions)) or 0
         report.down = self.outages.down()
+        self.record_good_cycle()
         return report
+
+    def record_good_cycle(self) -> None:
+        """A round that read the inbox and drained the outbox with every service up: its time,
+        for `mailbot status` (whichever process ran it)."""
+        if not self.outages.down():
+            self._guard("database", lambda: touch(self.app.sessions, LAST_CYCLE, self.app.clock.now()))
 
     def run_forever(self) -> None:
         def stop(signum, _frame):
@@ -289,6 +322,7 @@ class Worker:
             signal.signal(signal.SIGTERM, stop)
             signal.signal(signal.SIGINT, stop)
         poll = (self.app.config.imap or self.app.config.maildir).poll_seconds
+        log.info("%s", start_line(self.app), extra={"event": "start"})
         self.defer_duplicates = True
         scheduler = self._scheduler()
         scheduler.start()
@@ -304,6 +338,7 @@ class Worker:
                     self.stopping.wait(self.outages.max_backoff)
                     continue
                 notifier.alive()       # systemd: one round done (WatchdogSec must exceed a round)
+                self.record_good_cycle()
                 pause = self.outages.backoff(LOOP_SERVICES)
                 if pause:
                     self.stopping.wait(pause)
