@@ -23,6 +23,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy.exc import IntegrityError
 
 from mailbot.app import App
+from mailbot.digest import run_digest
 from mailbot.errors import DatabaseUnavailable, MailboxError
 from mailbot.faults import infrastructure_fault
 from mailbot.jobs import JobReport, run_deadlines, run_housekeeping, run_retention
@@ -39,6 +40,7 @@ from mailbot.store.markers import LAST_CYCLE, touch
 
 log = logging.getLogger(__name__)
 MAX_FAILURES = 3
+DIGEST_CHECK_SECONDS = 60   # the digest is due from its minute on: checked once a minute
 LOOP_SERVICES = ("mailbox", "database", "storage", "network")   # what fetching and processing need
 
 
@@ -288,6 +290,7 @@ class Worker:
         result = self.run_job("deadlines", run_deadlines)
         self.run_job("retention", run_retention)
         self.run_job("housekeeping", self.housekeeping)
+        self.run_job("digest", run_digest)
         if report is not None and result is not None:
             report.reminders = result.sent
 
@@ -361,6 +364,8 @@ class Worker:
                                    ("housekeeping", self.housekeeping, every.housekeeping_seconds)):
             scheduler.add_job(self.run_job, "interval", args=(name, job), id=name, seconds=seconds,
                               next_run_time=now, **options)
+        scheduler.add_job(self.run_job, "interval", args=("digest", run_digest), id="digest", seconds=DIGEST_CHECK_SECONDS,
+                          next_run_time=now, **options)
         scheduler.add_job(self.deliver, "interval", seconds=every.outbox_seconds, id="outbox", **options)
         return scheduler
 
