@@ -25,7 +25,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                         help="log debugging detail too (still no patient data)")
     common.add_argument("--log-format", choices=("text", "json"), default=argparse.SUPPRESS,
-                        help="text (default) or json: one JSON object per line, for log collectors")
+                        help="text (default) or json: one JSON object per line, for log collectors "
+                             "(default: $MAILBOT_LOG_FORMAT, else text)")
     p = argparse.ArgumentParser(prog="mailbot", parents=[common], epilog=EXIT_CODES,
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 description="Email intake robot for a medical second-opinion office.")
@@ -99,7 +100,11 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     from mailbot.logs import setup_logging
-    setup_logging(verbose=getattr(args, "verbose", False), log_format=getattr(args, "log_format", "text"))
+    log_format = getattr(args, "log_format", None) or os.environ.get("MAILBOT_LOG_FORMAT", "text")
+    if log_format not in ("text", "json"):
+        print(f"mailbot: MAILBOT_LOG_FORMAT={log_format!r}: use text or json", file=sys.stderr)
+        return 2
+    setup_logging(verbose=getattr(args, "verbose", False), log_format=log_format)
     try:
         return _dispatch(args)
     except MailbotError as exc:

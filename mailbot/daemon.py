@@ -35,6 +35,7 @@ from mailbot.outages import Outages
 from mailbot.outbox import open_transport
 from mailbot.outbox.alerts import DeliveryAlerts
 from mailbot.outbox.base import Transport
+from mailbot.rulewatch import RulesReloader
 from mailbot.outbox.queue import DeliveryReport, RetryPolicy, deliver_due, retry_backed_off_now, undelivered
 from mailbot.store.markers import LAST_CYCLE, touch
 
@@ -321,9 +322,11 @@ class Worker:
             log.info("signal %s: finishing the message in hand, then stopping", signum)
             self.stopping.set()
 
+        self.rules = RulesReloader(self.app, on_new_rules=self._use_rules)
         if threading.current_thread() is threading.main_thread():   # embedders stop us with .stopping
             signal.signal(signal.SIGTERM, stop)
             signal.signal(signal.SIGINT, stop)
+            signal.signal(signal.SIGHUP, lambda *_: self.rules.watch.requested.set())   # reload the rules
         poll = (self.app.config.imap or self.app.config.maildir).poll_seconds
         log.info("%s", start_line(self.app), extra={"event": "start"})
         self.defer_duplicates = True
@@ -334,6 +337,7 @@ class Worker:
         try:
             while not self.stopping.is_set():
                 try:
+                    self.rules.check()
                     self.fetch_and_process(CycleReport())
                     self.deliver()
                 except Exception as exc:   # a bug must not stop the daemon: log, wait, go on
@@ -374,7 +378,10 @@ class Worker:
         a few seconds of a stop signal. Polling stays as the backstop for a silent IDLE."""
         deadline = time.monotonic() + poll_seconds
         wait = getattr(self.mailbox, "wait_for_mail", None)
+        rules = getattr(self, "rules", None)
         while not self.stopping.is_set():
+            if rules is not None and rules.watch.requested.is_set():
+                return   # SIGHUP: the loop reloads the rules now
             left = deadline - time.monotonic()
             if left <= 0:
                 return
@@ -386,6 +393,10 @@ class Worker:
             except MailboxError as exc:
                 self.outages.failed("mailbox", exc)
                 return   # the loop's backoff takes over
+
+    def _use_rules(self, rulebook) -> None:
+        """New rules in force: the delivery notices go to their admins too."""
+        self.alerts.rulebook = rulebook
 
     def close(self) -> None:
         for part in (self.mailbox, self.transport):

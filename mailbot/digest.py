@@ -63,7 +63,7 @@ def run_digest(app, mailbox=None) -> int:
             if not claim(session, PREFIX + day, now, {"admins": len(specs)}):
                 return 0
             for i, spec in enumerate(specs):
-                _queue(app, session, spec, f"<mailbot.digest.{day}.{i}@{app.config.office.domain}>", now)
+                queue_admin_mail(app, session, spec, now, f"<mailbot.digest.{day}.{i}@{app.config.office.domain}>")
             session.commit()
     except IntegrityError:   # another daemon queued it a moment before us
         return 0
@@ -73,7 +73,8 @@ def run_digest(app, mailbox=None) -> int:
     return len(specs)
 
 
-def _queue(app, session, spec: ReplySpec, message_id: str, now: datetime) -> None:
+def queue_admin_mail(app, session, spec: ReplySpec, now: datetime, message_id: str) -> None:
+    """A mail about no case (the digest, a rules alert) into the outbox, in the caller's transaction."""
     rendered = app.intake.renderer.render(spec, case_ref=None, message_id=message_id, date=now)
     session.add(OutboxMessage(case_id=None, message_id=message_id, purpose=spec.purpose,
                               sender=app.config.office.address, recipients=list(spec.to), subject=rendered.subject,
