@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy.exc import IntegrityError
 
 from mailbot.app import App
-from mailbot.digest import run_digest
+from mailbot.schedule.digest import run_digest
 from mailbot.errors import DatabaseUnavailable, MailboxError
 from mailbot.faults import infrastructure_fault
 from mailbot.schedule.jobs import JobReport, run_deadlines, run_housekeeping, run_retention
@@ -35,7 +35,7 @@ from mailbot.outages import Outages
 from mailbot.outbox import open_transport
 from mailbot.outbox.alerts import DeliveryAlerts
 from mailbot.outbox.base import Transport
-from mailbot.rulewatch import RulesReloader
+from mailbot.rulebook.watch import RulesReloader
 from mailbot.outbox.queue import DeliveryReport, RetryPolicy, deliver_due, retry_backed_off_now, undelivered
 from mailbot.store.markers import LAST_CYCLE, touch
 

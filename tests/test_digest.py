@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from mailbot.app import build_app
 from mailbot.clock import FixedClock
 from mailbot.config import load_config
-from mailbot.digest import run_digest
+from mailbot.schedule.digest import run_digest
 from mailbot.outbox import open_transport
 from mailbot.outbox.queue import deliver_due
 from office import Office, patient_mail

@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
-    from mailbot.logs import setup_logging
+    from mailbot.cli.logs import setup_logging
     log_format = getattr(args, "log_format", None) or os.environ.get("MAILBOT_LOG_FORMAT", "text")
     if log_format not in ("text", "json"):
         print(f"mailbot: MAILBOT_LOG_FORMAT={log_format!r}: use text or json", file=sys.stderr)
@@ -129,7 +129,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return run_demo(Path(args.dir))
 
     from mailbot.config import load_config
-    from mailbot.logs import use_office_zone
+    from mailbot.cli.logs import use_office_zone
     config = load_config(_config_path(args))
     use_office_zone(config.office.zone)
     if args.verb == "status":
@@ -172,7 +172,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 def _status(config, *, as_json: bool) -> int:
     """0 healthy, 1 degraded: what monitoring needs, without the daemon's help."""
-    from mailbot.status import gather_status
+    from mailbot.cli.status import gather_status
     status = gather_status(config)
     print(json.dumps(status.as_dict(), indent=2, ensure_ascii=False) if as_json else status.text())
     return 0 if status.healthy else 1

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
 
-from mailbot.digest import queue_admin_mail
+from mailbot.schedule.digest import queue_admin_mail
 from mailbot.errors import MailbotError, RulesError
 from mailbot.faults import is_infrastructure_fault
 from mailbot.logsafe import where

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from mailbot.faults import is_infrastructure_fault
 from mailbot.logsafe import where
 from mailbot.schedule.workdays import WorkCalendar
-from mailbot.status import OfficeFacts, office_facts
+from mailbot.store.overview import OfficeFacts, office_facts
 from mailbot.store.markers import claim
 from mailbot.store.models import InboundMessage, Marker, OutboxMessage
 from mailbot.workflow.context import staff_language
