@@ -23,6 +23,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy.exc import IntegrityError
 
 from mailbot.app import App
+from mailbot.schedule.digest import run_digest
 from mailbot.errors import DatabaseUnavailable, MailboxError
 from mailbot.faults import infrastructure_fault
 from mailbot.schedule.jobs import JobReport, run_deadlines, run_housekeeping, run_retention
@@ -34,10 +35,13 @@ from mailbot.outages import Outages
 from mailbot.outbox import open_transport
 from mailbot.outbox.alerts import DeliveryAlerts
 from mailbot.outbox.base import Transport
+from mailbot.rulebook.watch import RulesReloader
 from mailbot.outbox.queue import DeliveryReport, RetryPolicy, deliver_due, retry_backed_off_now, undelivered
+from mailbot.store.markers import LAST_CYCLE, touch
 
 log = logging.getLogger(__name__)
 MAX_FAILURES = 3
+DIGEST_CHECK_SECONDS = 60   # the digest is due from its minute on: checked once a minute
 LOOP_SERVICES = ("mailbox", "database", "storage", "network")   # what fetching and processing need
 
 
@@ -73,6 +77,31 @@ def service_places(config) -> dict[str, str]:
     elif config.outbox is not None:
         places["smtp"] = f"outbox folder {config.path(config.outbox.dir)}"
     return places
+
+
+def start_line(app: App) -> str:
+    """What this process works on, in one line for the operator: no password, no address."""
+    from sqlalchemy.engine import make_url
+
+    from mailbot import __version__
+
+    config, rules = app.config, app.rulebook
+    if config.imap is not None:
+        mailbox = f"IMAP {config.imap.host}:{config.imap.port} folder {config.imap.folder}"
+    else:
+        mailbox = f"Maildir {config.path(config.maildir.path)}"
+    try:
+        url = make_url(config.database_url)
+        where = url.database if url.get_backend_name() == "sqlite" else \
+            f"{url.host or 'local socket'}{f':{url.port}' if url.port else ''}/{url.database or ''}"
+        database = f"{url.get_backend_name()} {where}"
+    except Exception:   # an unparsable URL never gets this far; this is only a label
+        database = "the configured database"
+    staff = len(rules.staff.triage) + len(rules.staff.specialists) + len(rules.staff.admins)
+    return (f"mailbot {__version__} starting: mailbox {mailbox}; database {database}; "
+            f"rules {config.path(config.rules.dir)} ({len(rules.conditions)} conditions, "
+            f"{len(rules.documents)} document types, {staff} staff); "
+            f"sending {service_places(config).get('smtp', '?')}; office time {config.office.timezone}")
 
 
 def start_app(config, *, stopping: threading.Event | None = None) -> App | None:
@@ -262,6 +291,7 @@ class Worker:
         result = self.run_job("deadlines", run_deadlines)
         self.run_job("retention", run_retention)
         self.run_job("housekeeping", self.housekeeping)
+        self.run_job("digest", run_digest)
         if report is not None and result is not None:
             report.reminders = result.sent
 
@@ -278,17 +308,27 @@ class Worker:
         self.deliver(report)
         report.undelivered = self._guard("database", lambda: undelivered(self.app.sessions)) or 0
         report.down = self.outages.down()
+        self.record_good_cycle()
         return report
+
+    def record_good_cycle(self) -> None:
+        """A round that read the inbox and drained the outbox with every service up: its time,
+        for `mailbot status` (whichever process ran it)."""
+        if not self.outages.down():
+            self._guard("database", lambda: touch(self.app.sessions, LAST_CYCLE, self.app.clock.now()))
 
     def run_forever(self) -> None:
         def stop(signum, _frame):
             log.info("signal %s: finishing the message in hand, then stopping", signum)
             self.stopping.set()
 
+        self.rules = RulesReloader(self.app, on_new_rules=self._use_rules)
         if threading.current_thread() is threading.main_thread():   # embedders stop us with .stopping
             signal.signal(signal.SIGTERM, stop)
             signal.signal(signal.SIGINT, stop)
+            signal.signal(signal.SIGHUP, lambda *_: self.rules.watch.requested.set())   # reload the rules
         poll = (self.app.config.imap or self.app.config.maildir).poll_seconds
+        log.info("%s", start_line(self.app), extra={"event": "start"})
         self.defer_duplicates = True
         scheduler = self._scheduler()
         scheduler.start()
@@ -297,6 +337,7 @@ class Worker:
         try:
             while not self.stopping.is_set():
                 try:
+                    self.rules.check()
                     self.fetch_and_process(CycleReport())
                     self.deliver()
                 except Exception as exc:   # a bug must not stop the daemon: log, wait, go on
@@ -304,6 +345,7 @@ class Worker:
                     self.stopping.wait(self.outages.max_backoff)
                     continue
                 notifier.alive()       # systemd: one round done (WatchdogSec must exceed a round)
+                self.record_good_cycle()
                 pause = self.outages.backoff(LOOP_SERVICES)
                 if pause:
                     self.stopping.wait(pause)
@@ -326,6 +368,8 @@ class Worker:
                                    ("housekeeping", self.housekeeping, every.housekeeping_seconds)):
             scheduler.add_job(self.run_job, "interval", args=(name, job), id=name, seconds=seconds,
                               next_run_time=now, **options)
+        scheduler.add_job(self.run_job, "interval", args=("digest", run_digest), id="digest", seconds=DIGEST_CHECK_SECONDS,
+                          next_run_time=now, **options)
         scheduler.add_job(self.deliver, "interval", seconds=every.outbox_seconds, id="outbox", **options)
         return scheduler
 
@@ -334,7 +378,10 @@ class Worker:
         a few seconds of a stop signal. Polling stays as the backstop for a silent IDLE."""
         deadline = time.monotonic() + poll_seconds
         wait = getattr(self.mailbox, "wait_for_mail", None)
+        rules = getattr(self, "rules", None)
         while not self.stopping.is_set():
+            if rules is not None and rules.watch.requested.is_set():
+                return   # SIGHUP: the loop reloads the rules now
             left = deadline - time.monotonic()
             if left <= 0:
                 return
@@ -346,6 +393,10 @@ class Worker:
             except MailboxError as exc:
                 self.outages.failed("mailbox", exc)
                 return   # the loop's backoff takes over
+
+    def _use_rules(self, rulebook) -> None:
+        """New rules in force: the delivery notices go to their admins too."""
+        self.alerts.rulebook = rulebook
 
     def close(self) -> None:
         for part in (self.mailbox, self.transport):

@@ -237,3 +237,16 @@ class OAuthToken(Base):
     blocked_reason: Mapped[str | None] = mapped_column(String(32))   # invalid_grant | invalid_client
     blocked_at: Mapped[datetime | None]
     blocked_count: Mapped[int] = mapped_column(default=0)            # times blocked: one alert each
+
+
+class Marker(Base):
+    """Things the service did that must happen once, or be shown later, whichever process did
+    them: `last_cycle` (time of the last round that fetched, processed and delivered without a
+    service down), `digest:<date>` (the admins' digest of that day was queued), `rules_bad:<hash>`
+    (the admins were told about that broken version of the rule files). Inserting a key twice
+    fails on the primary key, which is what makes those once-only, even with two daemons."""
+
+    __tablename__ = "markers"
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    at: Mapped[datetime]
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
