@@ -2,7 +2,7 @@
 (one row per key, so each happens once even with two daemons).
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Created: 2026-12-01 02:50:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = '0005'
-down_revision = '0003'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
