@@ -35,6 +35,7 @@ from mailbot.workflow.commands import Command
 from mailbot.workflow.decide import capped, staff_facts
 from mailbot.workflow.decide import decide as decide_message
 from mailbot.workflow.envelope import Envelope, dedup_key, open_envelope
+from mailbot.workflow.limits import notice_key
 from mailbot.workflow.model import Decision, Facts, Office, ReplySpec
 from mailbot.workflow.staff import decide_command
 from mailbot.workflow.transitions import Disposition, Role, table_templates
@@ -139,8 +140,8 @@ class Intake:
         outcome = Outcome(d.disposition, case.ref if case is not None else None, d)
         if case is None and not (stranger and d.replies):
             return outcome
-        for i, spec in enumerate(d.replies):
-            message_id = new_message_id(self.office.domain, *(() if stranger else (case.ref, str(i))))
+        for spec in d.replies:
+            message_id = new_message_id(self.office.domain, *(() if stranger else (case.ref,)))
             outcome.replies.append(self.queue(session, spec, None if stranger else case, now, message_id,
                                               in_reply_to=inbound.message_id, references=inbound.references,
                                               local=inbound.files))
@@ -156,9 +157,9 @@ class Intake:
         if ref is None and not stranger:
             return outcome
         inbound = _inbound(envelope)
-        for i, spec in enumerate(d.replies):
+        for spec in d.replies:
             shown = None if stranger else ref
-            rendered = self._render(spec, shown, now, new_message_id(self.office.domain, *((shown, str(i)) if shown else ())),
+            rendered = self._render(spec, shown, now, new_message_id(self.office.domain, *((shown,) if shown else ())),
                                     inbound.message_id, inbound.references, inbound.files)
             outcome.replies.append((list(spec.to), rendered.subject, rendered.raw))
         return outcome
@@ -176,7 +177,7 @@ class Intake:
         if case is not None:
             session.add(Event(case_id=case.id, at=now, kind="reply_queued",
                               detail={"purpose": spec.purpose, "to": list(spec.to), "message_id": message_id,
-                                      **({"kind": spec.context["kind"]} if "kind" in spec.context else {})}))
+                                      "notice": list(notice_key(spec.purpose, spec.context))}))
         return list(spec.to), rendered.subject, rendered.raw
 
     def _render(self, spec: ReplySpec, ref: str | None, now, message_id: str, in_reply_to: str,

@@ -127,7 +127,7 @@ def test_a_pass_from_our_server_is_proof_and_strict_mode_wants_it_from_staff():
 
 def _pending(**kw):
     from mailbot.workflow.model import PendingCommand
-    base = dict(request_id="<SO-2026-00001.0.%s@hospital.example.org>" % ("a" * 32), case_ref="SO-2026-00001",
+    base = dict(request_id="<SO-2026-00001.%s@hospital.example.org>" % ("a" * 22), case_ref="SO-2026-00001",
                 verb="CANCEL", line="CANCEL", role="requestor", address=MARIA,
                 expires_at=datetime(2026, 11, 30, 10, tzinfo=timezone.utc))
     return PendingCommand(**{**base, **kw})

@@ -16,11 +16,11 @@ from mailbot.rulebook.models import Rulebook
 from mailbot.workflow.effects import StaffFacts
 from mailbot.workflow.envelope import Envelope
 from mailbot.workflow.intake import decide as decide_intake
-from mailbot.workflow.limits import split_by_cap
+from mailbot.workflow.limits import split_by_cap, split_staff
 from mailbot.workflow.commands import is_confirmation
 from mailbot.workflow.model import CaseView, Decision, Facts, Office
-from mailbot.workflow.routing import (Candidates, Route, choose_case, form_names_other_patient, route_closed_case,
-                                      sender_role)
+from mailbot.workflow.routing import (Candidates, Route, choose_case, form_names_other_patient, resent_to,
+                                      route_closed_case, sender_role)
 from mailbot.workflow.staff import Proof, decide_command, read_command
 from mailbot.workflow.transitions import STAFF_ROLES, Disposition, Role, State, Verb
 
@@ -32,8 +32,10 @@ def route_of(envelope: Envelope, facts: Facts, rulebook: Rulebook, now: datetime
     for a in envelope.attachments:
         form_here.update(a.form_fields)
     other_patient = any(form_names_other_patient(form_here, c) for c in facts.sender_open)
+    resent = resent_to(facts.sender_active, frozenset(a.sha256 for a in envelope.attachments))
     route = choose_case(Candidates(by_thread=facts.by_thread, by_reference=facts.by_reference,
-                                   sender_open=facts.sender_open), carries_form_for_other_patient=other_patient)
+                                   sender_open=facts.sender_open, resent=resent),
+                        carries_form_for_other_patient=other_patient)
     if sender_role(envelope.sender, None, rulebook) in STAFF_ROLES:
         return route   # staff files on a closed case are theirs to explain, not an update by the patient
     return route_closed_case(route, now=now, update_months=rulebook.pricing.update_months,
@@ -85,7 +87,34 @@ def decide(envelope: Envelope, facts: Facts, rulebook: Rulebook, office: Office,
         restart = office.report_due(now) if case is not None and case.state == State.WITH_SPECIALIST else None
         decision = decide_intake(msg, attachments, route, role, envelope.automatic, rulebook, office,
                                  report_due_if_restarted=restart, body_form=envelope.body_form, now=now)
-    return capped(decision, facts.replies_today, office.max_replies_per_day)
+        if route.how == "resend" and decision.disposition == Disposition.FILED:
+            decision = resend(decision, already=case.ref in facts.acknowledged_resends)
+    return staff_bounded(capped(decision, facts.replies_today, office.max_replies_per_day), facts,
+                         office.max_replies_per_day)
+
+
+def resend(decision: Decision, *, already: bool) -> Decision:
+    """The same request again (every file already on the sender's open case): acknowledged the
+    first time only, then filed without a word."""
+    if not already:
+        return dataclasses.replace(decision, events=decision.events + (("resend_acknowledged", {}),))
+    quiet = tuple(r for r in decision.replies if not r.purpose.startswith("requestor/"))
+    return dataclasses.replace(decision, replies=quiet, events=decision.events + (("resend_filed", {}),))
+
+
+def staff_bounded(decision: Decision, facts: Facts, cap: int) -> Decision:
+    """Staff hear of a thing once per case and state, and get at most `cap` mails a day per case."""
+    ref = decision.case_ref
+    if ref is None:
+        return decision
+    same_state = decision.state_after == decision.state_before
+    sent = facts.notices_sent.get(ref, frozenset()) if same_state else frozenset()
+    keep, dropped = split_staff(decision.replies, sent, facts.staff_today.get(ref, {}), cap)
+    if not dropped:
+        return decision
+    events = tuple(("notice_suppressed", {"purpose": spec.purpose, "to": list(spec.to), "why": why})
+                   for spec, why in dropped)
+    return dataclasses.replace(decision, replies=tuple(keep), events=decision.events + events)
 
 
 def proof_of(envelope: Envelope, facts: Facts, case: CaseView, role: Role, office: Office) -> Proof:
