@@ -142,9 +142,9 @@ class Intake:
             return outcome
         for spec in d.replies:
             message_id = new_message_id(self.office.domain, *(() if stranger else (case.ref,)))
-            outcome.replies.append(self.queue(session, spec, None if stranger else case, now, message_id,
-                                              in_reply_to=inbound.message_id, references=inbound.references,
-                                              local=inbound.files))
+            outcome.replies.append(self.queue(session, spec, case, now, message_id, in_reply_to=inbound.message_id,
+                                              references=inbound.references, local=inbound.files,
+                                              show_ref=not stranger))
             if d.confirmation is not None and spec.purpose.endswith("/confirm_command"):
                 keep_command(session, d, case, row, message_id, now)
         return outcome
@@ -165,11 +165,13 @@ class Intake:
         return outcome
 
     def queue(self, session: Session, spec: ReplySpec, case: Case | None, now, message_id: str, *, in_reply_to: str = "",
-              references: tuple[str, ...] = (), local: dict[str, bytes] | None = None
+              references: tuple[str, ...] = (), local: dict[str, bytes] | None = None, show_ref: bool = True
               ) -> tuple[list[str], str, bytes]:
-        """Render one ReplySpec and add it to the outbox (in the caller's transaction)."""
-        rendered = self._render(spec, case.ref if case is not None else None, now, message_id, in_reply_to,
-                                references, local)
+        """Render one ReplySpec and add it to the outbox (in the caller's transaction). `show_ref`
+        False: the mail names no case (a stranger's answer), though the row stays the case's, so
+        it goes when the case is purged."""
+        rendered = self._render(spec, case.ref if case is not None and show_ref else None, now, message_id,
+                                in_reply_to, references, local)
         session.add(OutboxMessage(
             case_id=case.id if case is not None else None, message_id=message_id, purpose=spec.purpose, sender=self.office.address,
             recipients=list(spec.to), subject=rendered.subject, raw=rendered.raw, status="queued",

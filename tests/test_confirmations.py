@@ -210,3 +210,12 @@ def test_a_flood_of_forged_commands_tells_each_staff_member_once_per_state(offic
     with office.app().sessions() as s:
         events = [e.kind for e in s.execute(select(Case)).scalar_one().events]
     assert events.count("notice_suppressed") == 19 * 3 + 11   # what was not sent is on the case
+
+
+def test_the_case_view_shows_what_waits_for_confirmation(office, capsys):
+    _triage, _ack = in_triage(office)
+    ref = case_row(office).ref
+    exchange(office, patient_mail(MARIA, f"[{ref}] cancel", "CANCEL"))
+    assert office.cli("case", ref) == 0
+    out = capsys.readouterr().out
+    assert "Commands waiting for confirmation:" in out and f"'CANCEL' as requestor: {PATIENT} asked, until" in out
