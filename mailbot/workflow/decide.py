@@ -145,7 +145,9 @@ def confirmation(envelope: Envelope, facts: Facts, case: CaseView, role: Role, r
         decision = decide_command(pending.address, original, case, role, parsed, rulebook, office,
                                   staff_facts(case, facts, rulebook, office, now),
                                   tuple((d.sha256, d.filename) for d in case.documents if d.usable),
-                                  report_documents(role, original), proof=Proof("confirmed"))
+                                  report_documents(role, original),
+                                  proof=Proof("confirmed", refused=office.require_authenticated_staff
+                                              and role in STAFF_ROLES and not envelope.authenticated))
     if decision is None:
         why = "expired" if pending.status in ("pending", "expired") else f"already {pending.status}"
         return Decision(
