@@ -3,8 +3,9 @@
     decision = decide(envelope, facts, rulebook, office, now)
 
 Routing (which case), the sender's role, duplicates, staff capacity for updates, which PDFs
-count as a report, the command or the intake decision, and the daily reply cap: all here, so
-`replay --dry-run` can print it and the shell only writes it (store/apply.py).
+count as a report, whether a command comes with proof of its sender (or waits for, or is, a
+confirmation), the command or the intake decision, the daily reply cap and the staff notice
+bounds: all here, so `replay --dry-run` can print it and the shell only writes it (store/apply.py).
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from mailbot.workflow.transitions import STAFF_ROLES, Disposition, Role, State, 
 
 
 def route_of(envelope: Envelope, facts: Facts, rulebook: Rulebook, now: datetime) -> Route:
-    """Thread, then ref, then the sender's one open case; an update or a new case
-    for new documents on a closed one."""
+    """Thread, then ref, then the sender's open case that has every attached file already, then
+    the sender's one open case awaiting documents; an update or a new case for new documents on a
+    closed one. A ref that names no case opens none either: the sender is a stranger to it (see
+    `decide`), unless the mail finds the sender's own open case."""
     form_here: dict[str, str] = dict(envelope.body_form)
     for a in envelope.attachments:
         form_here.update(a.form_fields)
