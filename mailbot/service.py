@@ -35,6 +35,7 @@ from mailbot.workflow.commands import Command
 from mailbot.workflow.decide import capped, staff_facts
 from mailbot.workflow.decide import decide as decide_message
 from mailbot.workflow.envelope import Envelope, dedup_key, open_envelope
+from mailbot.workflow.limits import notice_key
 from mailbot.workflow.model import Decision, Facts, Office, ReplySpec
 from mailbot.workflow.staff import decide_command
 from mailbot.workflow.transitions import Disposition, Role, table_templates
@@ -139,11 +140,11 @@ class Intake:
         outcome = Outcome(d.disposition, case.ref if case is not None else None, d)
         if case is None and not (stranger and d.replies):
             return outcome
-        for i, spec in enumerate(d.replies):
-            message_id = new_message_id(self.office.domain, *(() if stranger else (case.ref, str(i))))
-            outcome.replies.append(self.queue(session, spec, None if stranger else case, now, message_id,
-                                              in_reply_to=inbound.message_id, references=inbound.references,
-                                              local=inbound.files))
+        for spec in d.replies:
+            message_id = new_message_id(self.office.domain, *(() if stranger else (case.ref,)))
+            outcome.replies.append(self.queue(session, spec, case, now, message_id, in_reply_to=inbound.message_id,
+                                              references=inbound.references, local=inbound.files,
+                                              show_ref=not stranger))
             if d.confirmation is not None and spec.purpose.endswith("/confirm_command"):
                 keep_command(session, d, case, row, message_id, now)
         return outcome
@@ -156,19 +157,21 @@ class Intake:
         if ref is None and not stranger:
             return outcome
         inbound = _inbound(envelope)
-        for i, spec in enumerate(d.replies):
+        for spec in d.replies:
             shown = None if stranger else ref
-            rendered = self._render(spec, shown, now, new_message_id(self.office.domain, *((shown, str(i)) if shown else ())),
+            rendered = self._render(spec, shown, now, new_message_id(self.office.domain, *((shown,) if shown else ())),
                                     inbound.message_id, inbound.references, inbound.files)
             outcome.replies.append((list(spec.to), rendered.subject, rendered.raw))
         return outcome
 
     def queue(self, session: Session, spec: ReplySpec, case: Case | None, now, message_id: str, *, in_reply_to: str = "",
-              references: tuple[str, ...] = (), local: dict[str, bytes] | None = None
+              references: tuple[str, ...] = (), local: dict[str, bytes] | None = None, show_ref: bool = True
               ) -> tuple[list[str], str, bytes]:
-        """Render one ReplySpec and add it to the outbox (in the caller's transaction)."""
-        rendered = self._render(spec, case.ref if case is not None else None, now, message_id, in_reply_to,
-                                references, local)
+        """Render one ReplySpec and add it to the outbox (in the caller's transaction). `show_ref`
+        False: the mail names no case (a stranger's answer), though the row stays the case's, so
+        it goes when the case is purged."""
+        rendered = self._render(spec, case.ref if case is not None and show_ref else None, now, message_id,
+                                in_reply_to, references, local)
         session.add(OutboxMessage(
             case_id=case.id if case is not None else None, message_id=message_id, purpose=spec.purpose, sender=self.office.address,
             recipients=list(spec.to), subject=rendered.subject, raw=rendered.raw, status="queued",
@@ -176,7 +179,7 @@ class Intake:
         if case is not None:
             session.add(Event(case_id=case.id, at=now, kind="reply_queued",
                               detail={"purpose": spec.purpose, "to": list(spec.to), "message_id": message_id,
-                                      **({"kind": spec.context["kind"]} if "kind" in spec.context else {})}))
+                                      "notice": list(notice_key(spec.purpose, spec.context))}))
         return list(spec.to), rendered.subject, rendered.raw
 
     def _render(self, spec: ReplySpec, ref: str | None, now, message_id: str, in_reply_to: str,

@@ -121,7 +121,7 @@ def seed_cases(app, states: list[str]) -> list[str]:
 def our_mail_to(s, ref: str, address: str) -> str:
     """A message the office sent to `address` about case `ref`: a reply to it proves the sender."""
     case = s.execute(select(Case).where(Case.ref == ref)).scalar_one()
-    message_id = f"<{ref}.0.{secrets.token_hex(16)}@hospital.example.org>"
+    message_id = f"<{ref}.{secrets.token_urlsafe(16)}@hospital.example.org>"
     s.add(OutboxMessage(case_id=case.id, message_id=message_id, purpose="seed/earlier_mail", sender=OFFICE,
                         recipients=[address], subject=f"[{ref}] earlier", raw=b"", status="sent",
                         next_attempt_at=NOW, created_at=NOW - timedelta(days=3)))

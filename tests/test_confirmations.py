@@ -152,3 +152,70 @@ def test_a_confirmed_report_goes_out_with_its_pdf(office):
     mails = exchange(office, reply_to(request, ROMANO, "CONFIRM"))
     assert case_row(office).state == "report_sent"
     assert attachment_names(only(mails, PATIENT)) == ["second_opinion_report.pdf"]
+
+
+def test_a_stranger_gets_the_same_reply_for_an_existing_and_a_made_up_ref(office):
+    in_triage(office)
+    ref = case_row(office).ref
+    stranger = "Nosy <nosy@elsewhere.example.com>"
+    body = "Hello, what is the state of this request?"
+    replies = []
+    for named in (ref, "SO-2026-00077"):
+        (reply,) = exchange(office, patient_mail(stranger, f"About {named}", body))
+        replies.append(reply)
+    real, made_up = replies
+    assert real["Subject"] == made_up["Subject"] and plain_text(real) == plain_text(made_up)
+    for reply in replies:
+        raw = reply.as_string()
+        assert "SO-20" not in raw and reply["X-Mailbot-Case"] is None and "SO-" not in reply["Message-ID"]
+    with office.app().sessions() as s:
+        assert [c.ref for c in s.execute(select(Case)).scalars()] == [ref]   # no case opened
+    # a newly opened case's ref is not revealed to a stranger either: the next case gets the next number
+    mails = exchange(office, patient_mail("Anna <anna@patient.example.net>", "Second opinion", "Documents.",
+                                          breast_documents()[:1]))
+    assert only(mails, "anna@patient.example.net")["Subject"].startswith(f"[{ref[:-5]}{int(ref[-5:]) + 1:05d}]")
+
+
+# -- no floods ----------------------------------------------------------------------------------
+
+def test_fifty_identical_requests_make_one_case_and_one_triage_mail(office):
+    request = [("request_form.pdf", filled_request_form(**BREAST_FORM)), *breast_documents()]
+    for _ in range(50):
+        office.deliver(patient_mail(MARIA, "Second opinion", "Attached.", request))
+    assert office.once() == 0
+    mails = office.new_replies()
+    with office.app().sessions() as s:
+        cases = list(s.execute(select(Case)).scalars())
+    assert len(cases) == 1 and cases[0].state == "in_triage"
+    triage = [m for m in mails if "triage" in m["Subject"].lower() or m["To"] in (TRIAGE, "roberto.moretti@example.org")]
+    assert sorted(m["To"] for m in triage) == sorted([TRIAGE, "roberto.moretti@example.org"])   # one each
+    to_patient = [m for m in mails if m["To"] == PATIENT]
+    assert len(to_patient) == 2   # "complete" for the first, one "received" for all the copies
+    assert not [m for m in mails if m["To"] in ADMINS]
+
+
+def test_a_flood_of_forged_commands_tells_each_staff_member_once_per_state(office):
+    _triage, _ack = in_triage(office)
+    ref = case_row(office).ref
+    for n in range(20):   # the admin "PAID" in the wrong state, again and again: one note, one alert each
+        office.deliver(patient_mail("laura.fontana@example.org", f"[{ref}] paid", "PAID"))
+    for n in range(20):   # twenty different forged approvals: confirmations, at most the daily cap
+        office.deliver(patient_mail(TRIAGE, f"[{ref}]", f"APPROVE oncological s{n}"))
+    assert office.once() == 0
+    mails = office.new_replies()
+    to = [m["To"] for m in mails]
+    assert to.count("office.desk@example.org") == 1 and to.count("laura.fontana@example.org") == 2
+    # the new-case mail counts too: ten mails about this case to triage today, then silence
+    assert to.count(TRIAGE) == 9 and case_row(office).state == "in_triage"
+    with office.app().sessions() as s:
+        events = [e.kind for e in s.execute(select(Case)).scalar_one().events]
+    assert events.count("notice_suppressed") == 19 * 3 + 11   # what was not sent is on the case
+
+
+def test_the_case_view_shows_what_waits_for_confirmation(office, capsys):
+    _triage, _ack = in_triage(office)
+    ref = case_row(office).ref
+    exchange(office, patient_mail(MARIA, f"[{ref}] cancel", "CANCEL"))
+    assert office.cli("case", ref) == 0
+    out = capsys.readouterr().out
+    assert "Commands waiting for confirmation:" in out and f"'CANCEL' as requestor: {PATIENT} asked, until" in out

@@ -127,7 +127,7 @@ def test_a_pass_from_our_server_is_proof_and_strict_mode_wants_it_from_staff():
 
 def _pending(**kw):
     from mailbot.workflow.model import PendingCommand
-    base = dict(request_id="<SO-2026-00001.0.%s@hospital.example.org>" % ("a" * 32), case_ref="SO-2026-00001",
+    base = dict(request_id="<SO-2026-00001.%s@hospital.example.org>" % ("a" * 22), case_ref="SO-2026-00001",
                 verb="CANCEL", line="CANCEL", role="requestor", address=MARIA,
                 expires_at=datetime(2026, 11, 30, 10, tzinfo=timezone.utc))
     return PendingCommand(**{**base, **kw})
@@ -145,3 +145,15 @@ def test_confirm_from_the_address_asked_acts_and_late_or_other_answers_do_not():
     assert not used.patch and used.resolves is None
     italian = open_envelope(mail(MARIA, "R: conferma", "CONFERMA"), RULES, OFFICE)
     assert decide(italian, facts, RULES, OFFICE, NOW).state_after == "cancelled"
+
+
+def test_strict_mode_wants_the_pass_on_a_staff_confirmation_too():
+    import dataclasses
+    strict = dataclasses.replace(OFFICE, authserv_id="mx.hospital.example.org", require_authenticated_staff=True)
+    pending = _pending(verb="APPROVE", line="APPROVE", role="triage", address=TRIAGE)
+    confirm = mail(TRIAGE, "Re: Please confirm", "CONFIRM")
+    facts = Facts(by_thread=case(state="in_triage"), pending=pending)
+    refused = decide(open_envelope(confirm, RULES, strict), facts, RULES, strict, NOW)
+    assert refused.command == "unauthenticated: APPROVE" and not refused.patch
+    signed = b"Authentication-Results: mx.hospital.example.org; dkim=pass header.d=example.org\r\n" + confirm
+    assert decide(open_envelope(signed, RULES, strict), facts, RULES, strict, NOW).state_after == "awaiting_payment"

@@ -63,10 +63,9 @@ def run_deadlines(app) -> JobReport:
                     specs = reminder_specs(key, view, list(case.findings or []), app.rulebook, app.intake.office,
                                            due=due, delete_on=delete_on, amount=case.amount_due or "")
                     last = _last_sent_to(session, case_id, view.requestor_email)
-                    for i, spec in enumerate(specs):
-                        message_id = new_message_id(app.config.office.domain, case.ref,
-                                                    key.replace(':', '-').replace('@', '-'), str(i))
-                        app.intake.queue(session, spec, case, now, message_id, in_reply_to=last)
+                    for spec in specs:
+                        app.intake.queue(session, spec, case, now, new_message_id(app.config.office.domain, case.ref),
+                                         in_reply_to=last)
                     session.add(Event(case_id=case_id, at=now, kind="reminder", detail={"key": key}))
                 session.commit()
                 report.sent += len(keys)

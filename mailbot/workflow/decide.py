@@ -3,8 +3,9 @@
     decision = decide(envelope, facts, rulebook, office, now)
 
 Routing (which case), the sender's role, duplicates, staff capacity for updates, which PDFs
-count as a report, the command or the intake decision, and the daily reply cap: all here, so
-`replay --dry-run` can print it and the shell only writes it (store/apply.py).
+count as a report, whether a command comes with proof of its sender (or waits for, or is, a
+confirmation), the command or the intake decision, the daily reply cap and the staff notice
+bounds: all here, so `replay --dry-run` can print it and the shell only writes it (store/apply.py).
 """
 
 from __future__ import annotations
@@ -16,24 +17,28 @@ from mailbot.rulebook.models import Rulebook
 from mailbot.workflow.effects import StaffFacts
 from mailbot.workflow.envelope import Envelope
 from mailbot.workflow.intake import decide as decide_intake
-from mailbot.workflow.limits import split_by_cap
+from mailbot.workflow.limits import split_by_cap, split_staff
 from mailbot.workflow.commands import is_confirmation
 from mailbot.workflow.model import CaseView, Decision, Facts, Office
-from mailbot.workflow.routing import (Candidates, Route, choose_case, form_names_other_patient, route_closed_case,
-                                      sender_role)
+from mailbot.workflow.routing import (Candidates, Route, choose_case, form_names_other_patient, resent_to,
+                                      route_closed_case, sender_role)
 from mailbot.workflow.staff import Proof, decide_command, read_command
 from mailbot.workflow.transitions import STAFF_ROLES, Disposition, Role, State, Verb
 
 
 def route_of(envelope: Envelope, facts: Facts, rulebook: Rulebook, now: datetime) -> Route:
-    """Thread, then ref, then the sender's one open case; an update or a new case
-    for new documents on a closed one."""
+    """Thread, then ref, then the sender's open case that has every attached file already, then
+    the sender's one open case awaiting documents; an update or a new case for new documents on a
+    closed one. A ref that names no case opens none either: the sender is a stranger to it (see
+    `decide`), unless the mail finds the sender's own open case."""
     form_here: dict[str, str] = dict(envelope.body_form)
     for a in envelope.attachments:
         form_here.update(a.form_fields)
     other_patient = any(form_names_other_patient(form_here, c) for c in facts.sender_open)
+    resent = resent_to(facts.sender_active, frozenset(a.sha256 for a in envelope.attachments))
     route = choose_case(Candidates(by_thread=facts.by_thread, by_reference=facts.by_reference,
-                                   sender_open=facts.sender_open), carries_form_for_other_patient=other_patient)
+                                   sender_open=facts.sender_open, resent=resent),
+                        carries_form_for_other_patient=other_patient)
     if sender_role(envelope.sender, None, rulebook) in STAFF_ROLES:
         return route   # staff files on a closed case are theirs to explain, not an update by the patient
     return route_closed_case(route, now=now, update_months=rulebook.pricing.update_months,
@@ -85,7 +90,34 @@ def decide(envelope: Envelope, facts: Facts, rulebook: Rulebook, office: Office,
         restart = office.report_due(now) if case is not None and case.state == State.WITH_SPECIALIST else None
         decision = decide_intake(msg, attachments, route, role, envelope.automatic, rulebook, office,
                                  report_due_if_restarted=restart, body_form=envelope.body_form, now=now)
-    return capped(decision, facts.replies_today, office.max_replies_per_day)
+        if route.how == "resend" and decision.disposition == Disposition.FILED:
+            decision = resend(decision, already=case.ref in facts.acknowledged_resends)
+    return staff_bounded(capped(decision, facts.replies_today, office.max_replies_per_day), facts,
+                         office.max_replies_per_day)
+
+
+def resend(decision: Decision, *, already: bool) -> Decision:
+    """The same request again (every file already on the sender's open case): acknowledged the
+    first time only, then filed without a word."""
+    if not already:
+        return dataclasses.replace(decision, events=decision.events + (("resend_acknowledged", {}),))
+    quiet = tuple(r for r in decision.replies if not r.purpose.startswith("requestor/"))
+    return dataclasses.replace(decision, replies=quiet, events=decision.events + (("resend_filed", {}),))
+
+
+def staff_bounded(decision: Decision, facts: Facts, cap: int) -> Decision:
+    """Staff hear of a thing once per case and state, and get at most `cap` mails a day per case."""
+    ref = decision.case_ref
+    if ref is None:
+        return decision
+    same_state = decision.state_after == decision.state_before
+    sent = facts.notices_sent.get(ref, frozenset()) if same_state else frozenset()
+    keep, dropped = split_staff(decision.replies, sent, facts.staff_today.get(ref, {}), cap)
+    if not dropped:
+        return decision
+    events = tuple(("notice_suppressed", {"purpose": spec.purpose, "to": list(spec.to), "why": why})
+                   for spec, why in dropped)
+    return dataclasses.replace(decision, replies=tuple(keep), events=decision.events + events)
 
 
 def proof_of(envelope: Envelope, facts: Facts, case: CaseView, role: Role, office: Office) -> Proof:
@@ -116,7 +148,9 @@ def confirmation(envelope: Envelope, facts: Facts, case: CaseView, role: Role, r
         decision = decide_command(pending.address, original, case, role, parsed, rulebook, office,
                                   staff_facts(case, facts, rulebook, office, now),
                                   tuple((d.sha256, d.filename) for d in case.documents if d.usable),
-                                  report_documents(role, original), proof=Proof("confirmed"))
+                                  report_documents(role, original),
+                                  proof=Proof("confirmed", refused=office.require_authenticated_staff
+                                              and role in STAFF_ROLES and not envelope.authenticated))
     if decision is None:
         why = "expired" if pending.status in ("pending", "expired") else f"already {pending.status}"
         return Decision(

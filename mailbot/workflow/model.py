@@ -169,6 +169,11 @@ class Facts:
     pending: PendingCommand | None = None       # the command whose confirmation request this one answers
     awaiting: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)  # ref -> (address, line)
                                                 # commands already waiting for confirmation, unexpired
+    sender_active: tuple[CaseView, ...] = ()    # the sender's open cases (any open state), as requestor
+    acknowledged_resends: frozenset[str] = frozenset()   # refs whose resent request was answered once
+    notices_sent: dict[str, frozenset[tuple[str, str, str, str]]] = field(default_factory=dict)
+                                                # ref -> (address, purpose, kind, line) since its last state change
+    staff_today: dict[str, dict[str, int]] = field(default_factory=dict)   # ref -> staff address -> mails, 24 h
 
 
 @dataclass(frozen=True)
@@ -178,7 +183,7 @@ class Decision:
     disposition: Disposition
     case_ref: str | None               # existing case, or None with new_case / no case
     new_case: bool
-    routed_by: str                     # thread | reference | sender | new | update | "" (a command)
+    routed_by: str                     # thread | reference | resend | sender | new | update | "" (a command)
     sender_role: Role
     state_before: State | None
     state_after: State | None

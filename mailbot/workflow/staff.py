@@ -103,7 +103,7 @@ def _ask_to_confirm(b: Builder, attachments, verb: Verb, line: str, proof: Proof
     """Nothing happens yet: the address on record is asked, once per command, to confirm it."""
     case, now = b.case, b.facts.now
     address = address_on_record(case, b.role, b.sender, b.rulebook)
-    if (address, line) in proof.awaiting:
+    if verb != Verb.REPORT and (address, line) in proof.awaiting:   # each report mail may carry a new PDF
         b.events.append(("confirmation_already_requested", {"verb": str(verb), "role": str(b.role)}))
         return _decision(b, attachments, f"awaiting confirmation: {verb}", acted=False)
     expires = now + timedelta(days=b.office.confirmation_days)
