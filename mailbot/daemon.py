@@ -129,6 +129,9 @@ def start_app(config, *, stopping: threading.Event | None = None) -> App | None:
                 stopping.wait(outages.backoff())
                 continue
             outages.ok("database")
+            if stopping.is_set():   # SIGTERM while the app was being built (templates take seconds)
+                log.info("stopped while starting, as asked")
+                return None
             return app
         return None
     finally:

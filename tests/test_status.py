@@ -114,3 +114,18 @@ def test_a_missing_database_is_reported_not_created(tmp_path, imap_account, smtp
     code, report = status(office, capsys)
     assert code == 1 and "schema" in failing(report)
     assert not (tmp_path / "never.db").exists()
+
+
+def test_a_revoked_oauth_grant_is_degraded(tmp_path, imap_account, smtp_sink, db_url, monkeypatch, capsys):
+    from mailbot.auth.store import TokenStore
+
+    office = Office(tmp_path, imap_account, smtp_sink, db_url, monkeypatch)
+    assert office.once() == 0
+    store = TokenStore(office.app().sessions, "office|microsoft|issuer|client|refresh", "the office mailbox (microsoft)",
+                       cipher=None)
+    assert store.block("seed", "invalid_grant")        # what the token source records on invalid_grant
+    code, report = status(office, capsys)
+    assert code == 1 and failing(report) == {"oauth"}, report
+    assert "invalid_grant" in report["checks"]["oauth"]["detail"]
+    assert store.unblock("seed")                        # an admin signed in again
+    assert status(office, capsys)[0] == 0

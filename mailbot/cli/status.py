@@ -72,6 +72,10 @@ class Status:
         return "\n".join(lines)
 
 
+def _local(moment: datetime | None, zone) -> str:
+    return moment.astimezone(zone).isoformat(timespec="minutes") if moment else "?"
+
+
 def _age(seconds: float | None) -> str:
     if seconds is None:
         return "?"
@@ -92,7 +96,7 @@ def gather_status(config: Config, *, now: datetime | None = None) -> Status:
                             f"{facts.outbox_queued} queued, {facts.outbox_failed} refused for good"
                             + (" (mailbot outbox --state failed; mailbot outbox retry)" if facts.outbox_failed else "")))
     if sessions is not None:
-        checks.append(_grants(sessions))
+        checks.append(_grants(sessions, config.office.zone))
     checks.append(rules_check)
     return Status(checks, facts, mailbox, now)
 
@@ -188,7 +192,7 @@ def _smtp(config: Config) -> Check:
     return Check("smtp", True, f"{where} reachable")
 
 
-def _grants(sessions: sessionmaker[Session]) -> Check:
+def _grants(sessions: sessionmaker[Session], zone) -> Check:
     from mailbot.auth.store import token_states
     try:
         grants = token_states(sessions)
@@ -200,7 +204,7 @@ def _grants(sessions: sessionmaker[Session]) -> Check:
     if not grants:
         return Check("oauth", True, "no OAuth2 grants stored (password logins, or none used yet)")
     if blocked:
-        return Check("oauth", False, "; ".join(f"{g.label}: {g.blocked_reason} since "
-                                              f"{g.blocked_at:%Y-%m-%d %H:%M} UTC, an admin must sign in again"
-                                              for g in blocked))
+        return Check("oauth", False, "; ".join(
+            f"{g.label}: {g.blocked_reason} since {_local(g.blocked_at, zone)}, an admin must act "
+            "(see OAuth2 in the README; mailbot auth check)" for g in blocked))
     return Check("oauth", True, f"{len(grants)} grant(s) working")

@@ -130,7 +130,7 @@ class RulesReloader:
             self.on_new_rules(rulebook)
             self.watch.good, self.watch.bad, self.watch._unsent = version, None, None
             staff = rulebook.staff
-            log.warning("rules reloaded from %s (version %s): %d conditions, %d document types, %d staff",
+            log.info("rules reloaded from %s (version %s): %d conditions, %d document types, %d staff",
                         directory, version, len(rulebook.conditions), len(rulebook.documents),
                         len(staff.triage) + len(staff.specialists) + len(staff.admins),
                         extra={"event": "rules_reloaded", "version": version})
