@@ -129,3 +129,15 @@ def test_a_revoked_oauth_grant_is_degraded(tmp_path, imap_account, smtp_sink, db
     assert "invalid_grant" in report["checks"]["oauth"]["detail"]
     assert store.unblock("seed")                        # an admin signed in again
     assert status(office, capsys)[0] == 0
+
+
+def test_an_unreachable_database_is_degraded_in_one_line(tmp_path, imap_account, smtp_sink, monkeypatch, capsys):
+    from servers import free_port
+
+    url = f"postgresql+psycopg://mailbot:pw-not-shown@127.0.0.1:{free_port()}/mailbot"
+    office = Office(tmp_path, imap_account, smtp_sink, url, monkeypatch)
+    code, report = status(office, capsys)
+    assert code == 1 and "database" in failing(report), report
+    assert "unreachable" in report["checks"]["database"]["detail"]
+    assert "pw-not-shown" not in json.dumps(report)
+    assert report["checks"]["mailbox"]["ok"] and report["checks"]["smtp"]["ok"]   # the rest still checked
