@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from mailbot.schedule.digest import queue_admin_mail
 from mailbot.errors import MailbotError, RulesError
-from mailbot.faults import is_infrastructure_fault
+from mailbot.faults import describe, is_infrastructure_fault
 from mailbot.logsafe import where
 from mailbot.rulebook import load_rulebook
 from mailbot.store.markers import claim
@@ -125,6 +125,8 @@ class RulesReloader:
             problems = tuple(exc.problems)
         except MailbotError as exc:   # e.g. a staff language without templates
             problems = (f"{directory / 'staff.toml'}:1: languages: {exc}",)
+        except OSError as exc:        # a file the service may not read (its mode after an edit)
+            problems = (f"{directory}:1: rules: cannot be read: {describe(exc)}",)
         else:
             app.rulebook, app.intake = rulebook, intake
             self.on_new_rules(rulebook)
