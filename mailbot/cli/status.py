@@ -89,14 +89,18 @@ def gather_status(config: Config, *, now: datetime | None = None) -> Status:
     checks: list[Check] = []
     calendar, rules_check = _rules(config)
     sessions, facts = _database(config, calendar, now, checks)
-    mailbox = _mailbox(config, now, checks)
-    checks.append(_smtp(config))
-    if facts is not None:
-        checks.append(Check("outbox", facts.outbox_failed == 0,
-                            f"{facts.outbox_queued} queued, {facts.outbox_failed} refused for good"
-                            + (" (mailbot outbox --state failed; mailbot outbox retry)" if facts.outbox_failed else "")))
-    if sessions is not None:
-        checks.append(_grants(sessions, config.office.zone))
+    try:
+        mailbox = _mailbox(config, now, checks)
+        checks.append(_smtp(config))
+        if facts is not None:
+            checks.append(Check("outbox", facts.outbox_failed == 0,
+                                f"{facts.outbox_queued} queued, {facts.outbox_failed} refused for good"
+                                + (" (mailbot outbox --state failed; mailbot outbox retry)" if facts.outbox_failed else "")))
+        if sessions is not None:
+            checks.append(_grants(sessions, config.office.zone))
+    finally:
+        if sessions is not None:
+            sessions.kw["bind"].dispose()
     checks.append(rules_check)
     return Status(checks, facts, mailbox, now)
 
@@ -132,22 +136,29 @@ def _database(config: Config, calendar: WorkCalendar, now: datetime,
     try:
         state = schema_state(engine)
     except Exception as exc:
+        engine.dispose()
         if infrastructure_fault(exc) is None:
             raise
         checks.append(Check("database", False, f"{safe_url(config.database_url)} unreachable: {describe(exc)}"))
         return None, None
     advice = "" if state.at_head else "; run `mailbot db upgrade` (back up first)"
     checks.append(Check("schema", state.at_head, state.describe() + advice))
-    if state.empty or not state.known:
-        return None, None
     sessions = sessionmaker(engine, expire_on_commit=False)
-    try:   # the grants are read only from a schema at head: an older one may not have their table
-        return (sessions if state.at_head else None), office_facts(sessions, config, calendar, now)
+    if state.empty or not state.known:
+        engine.dispose()
+        return None, None
+    try:
+        facts = office_facts(sessions, config, calendar, now)
     except Exception as exc:   # an old schema may lack a column a query reads
+        engine.dispose()
         if state.at_head and infrastructure_fault(exc) is None:
             raise
         checks.append(Check("database", False, f"cannot read the office's state: {describe(exc)}"))
         return None, None
+    if not state.at_head:      # the grants are read only at head: an older schema may lack their table
+        engine.dispose()
+        return None, facts
+    return sessions, facts
 
 
 def _mailbox(config: Config, now: datetime, checks: list[Check]) -> dict[str, Any]:
