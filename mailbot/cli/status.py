@@ -170,7 +170,7 @@ def _mailbox(config: Config, now: datetime, checks: list[Check]) -> dict[str, An
         mailbox = open_mailbox(config)
         waiting, oldest, quarantined = mailbox.census()
     except (MailbotError, OSError) as exc:
-        checks.append(Check("mailbox", False, f"{where} unreachable: {exc if isinstance(exc, MailbotError) else describe(exc)}"))
+        checks.append(Check("mailbox", False, _unreachable(where, exc)))
         return {}
     finally:
         if mailbox is not None:
@@ -180,6 +180,15 @@ def _mailbox(config: Config, now: datetime, checks: list[Check]) -> dict[str, An
     return {"waiting": waiting, "quarantine": quarantined,
             "oldest_waiting": oldest.astimezone(zone).isoformat(timespec="seconds") if oldest else None,
             "oldest_waiting_seconds": max(0, int((now - oldest).total_seconds())) if oldest else None}
+
+
+def _unreachable(where: str, exc: BaseException) -> str:
+    """'IMAP host:port unreachable: why', without the server named twice."""
+    text = str(exc) if isinstance(exc, MailbotError) else describe(exc)
+    head, sep, rest = text.partition(": ")
+    if sep and head.split(" ")[0] == where.split(" ")[0]:
+        text = rest
+    return f"{where} unreachable: {text}"
 
 
 def _smtp(config: Config) -> Check:
@@ -197,7 +206,7 @@ def _smtp(config: Config) -> Check:
     try:
         transport.check_login()
     except (SendError, MailbotError) as exc:
-        return Check("smtp", False, f"{where} unreachable: {exc}")
+        return Check("smtp", False, _unreachable(where, exc))
     finally:
         transport.close()
     return Check("smtp", True, f"{where} reachable")
