@@ -23,9 +23,9 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy.exc import IntegrityError
 
 from mailbot.app import App
-from mailbot.schedule.digest import run_digest
 from mailbot.errors import DatabaseUnavailable, MailboxError
 from mailbot.faults import infrastructure_fault
+from mailbot.schedule.digest import run_digest
 from mailbot.schedule.jobs import JobReport, run_deadlines, run_housekeeping, run_retention
 from mailbot.logsafe import where
 from mailbot.mailbox import open_mailbox
@@ -35,8 +35,8 @@ from mailbot.outages import Outages
 from mailbot.outbox import open_transport
 from mailbot.outbox.alerts import DeliveryAlerts
 from mailbot.outbox.base import Transport
-from mailbot.rulebook.watch import RulesReloader
 from mailbot.outbox.queue import DeliveryReport, RetryPolicy, deliver_due, retry_backed_off_now, undelivered
+from mailbot.rulebook.watch import RulesReloader
 from mailbot.store.markers import LAST_CYCLE, touch
 
 log = logging.getLogger(__name__)
@@ -115,6 +115,9 @@ def start_app(config, *, stopping: threading.Event | None = None) -> App | None:
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
             previous[signum] = signal.signal(signum, lambda *_: stopping.set())
+        # a reload before the loop is ready must not kill the service (the default for SIGHUP);
+        # the rules are read now anyway, and later edits are seen by their modification time
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     outages = Outages(max_backoff_seconds=config.scheduler.outage_retry_max_seconds,
                       places=service_places(config))
     notifier = ServiceNotifier()
@@ -129,6 +132,9 @@ def start_app(config, *, stopping: threading.Event | None = None) -> App | None:
                 stopping.wait(outages.backoff())
                 continue
             outages.ok("database")
+            if stopping.is_set():   # SIGTERM while the app was being built (templates take seconds)
+                log.info("stopped while starting, as asked")
+                return None
             return app
         return None
     finally:
@@ -336,8 +342,8 @@ class Worker:
         notifier.ready()               # systemd
         try:
             while not self.stopping.is_set():
+                self._guard("rules reload", self.rules.check)
                 try:
-                    self.rules.check()
                     self.fetch_and_process(CycleReport())
                     self.deliver()
                 except Exception as exc:   # a bug must not stop the daemon: log, wait, go on

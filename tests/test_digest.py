@@ -104,3 +104,26 @@ def test_without_a_digest_section_there_is_no_digest(tmp_path, imap_account, smt
     office = Office(tmp_path, imap_account, smtp_sink, db_url, monkeypatch)
     assert office.once() == 0 and smtp_sink.messages == []
     assert run_digest(app_at(office, 2030, 6, 3, 23, 59)) == 0
+
+
+def test_two_real_daemons_and_a_restart_send_one_digest(tmp_path, imap_account, smtp_sink, monkeypatch):
+    import time
+
+    from faultkit import Daemon, scratch_postgres, wait_until
+
+    with scratch_postgres() as (_admin, _name, url):
+        office = office_with_digest(tmp_path, imap_account, smtp_sink, url, monkeypatch, "00:00")
+        first = Daemon(office.config, tmp_path / "first.log").start()
+        second = Daemon(office.config, tmp_path / "second.log").start()
+        try:
+            wait_until(lambda: len(digests(smtp_sink)) >= 2, 90, "the digest", first)
+            wait_until(lambda: "digest for" in first.text() + second.text(), 30, "the digest logged", first)
+            assert first.stop() == 0
+            first = Daemon(office.config, tmp_path / "first.log").start()          # a restart
+            wait_until(lambda: first.text().count("starting: mailbox") == 2, 90, "the restart", first)
+            time.sleep(3)
+        finally:
+            codes = (first.stop(), second.stop())
+    assert codes == (0, 0)
+    assert sorted(m["To"] for m in digests(smtp_sink)) == ["laura.fontana@example.org", "office.desk@example.org"]
+    assert (first.text() + second.text()).count("digest for") == 1

@@ -108,3 +108,27 @@ def check_json_log(text: str) -> list[dict]:
             assert re.match(r"(SO-\d{4}-\d{5}|mailbot)\.", found), f"an address in the log: {e}"
     assert "patient.example.net" not in text and "laura.fontana" not in text and "night.desk" not in text
     return entries
+
+
+def test_the_watch_sees_versions_not_saves(tmp_path):
+    import os
+
+    from mailbot.rulebook.watch import RulesWatch
+
+    rules = tmp_path / "rules"
+    shutil.copytree(default_rules_dir(), rules)
+    watch = RulesWatch(rules)
+    staff = rules / "staff.toml"
+    assert watch.changed() is None
+    old = time.time() - 10
+    staff.write_text(staff.read_text())                  # saved unchanged: same version
+    os.utime(staff, (old, old))
+    assert watch.changed() is None
+    staff.write_text(staff.read_text() + NEW_ADMIN)       # a real edit, still being written
+    assert watch.changed() is None                         # younger than a second: next round
+    os.utime(staff, (old + 1, old + 1))
+    version = watch.changed()
+    assert version is not None and version != watch.good
+    watch.bad = version
+    watch.requested.set()                                  # SIGHUP on a version already judged
+    assert watch.changed() is None and not watch.requested.is_set()

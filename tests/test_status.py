@@ -114,3 +114,30 @@ def test_a_missing_database_is_reported_not_created(tmp_path, imap_account, smtp
     code, report = status(office, capsys)
     assert code == 1 and "schema" in failing(report)
     assert not (tmp_path / "never.db").exists()
+
+
+def test_a_revoked_oauth_grant_is_degraded(tmp_path, imap_account, smtp_sink, db_url, monkeypatch, capsys):
+    from mailbot.auth.store import TokenStore
+
+    office = Office(tmp_path, imap_account, smtp_sink, db_url, monkeypatch)
+    assert office.once() == 0
+    store = TokenStore(office.app().sessions, "office|microsoft|issuer|client|refresh", "the office mailbox (microsoft)",
+                       cipher=None)
+    assert store.block("seed", "invalid_grant")        # what the token source records on invalid_grant
+    code, report = status(office, capsys)
+    assert code == 1 and failing(report) == {"oauth"}, report
+    assert "invalid_grant" in report["checks"]["oauth"]["detail"]
+    assert store.unblock("seed")                        # an admin signed in again
+    assert status(office, capsys)[0] == 0
+
+
+def test_an_unreachable_database_is_degraded_in_one_line(tmp_path, imap_account, smtp_sink, monkeypatch, capsys):
+    from servers import free_port
+
+    url = f"postgresql+psycopg://mailbot:pw-not-shown@127.0.0.1:{free_port()}/mailbot"
+    office = Office(tmp_path, imap_account, smtp_sink, url, monkeypatch)
+    code, report = status(office, capsys)
+    assert code == 1 and "database" in failing(report), report
+    assert "unreachable" in report["checks"]["database"]["detail"]
+    assert "pw-not-shown" not in json.dumps(report)
+    assert report["checks"]["mailbox"]["ok"] and report["checks"]["smtp"]["ok"]   # the rest still checked

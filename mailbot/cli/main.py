@@ -25,7 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                         help="log debugging detail too (still no patient data)")
     common.add_argument("--log-format", choices=("text", "json"), default=argparse.SUPPRESS,
-                        help="text (default) or json: one JSON object per line, for log collectors "
+                        help="text, or json: one JSON object per line, for log collectors "
                              "(default: $MAILBOT_LOG_FORMAT, else text)")
     p = argparse.ArgumentParser(prog="mailbot", parents=[common], epilog=EXIT_CODES,
                                 formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -72,6 +72,10 @@ class Status:
         return "\n".join(lines)
 
 
+def _local(moment: datetime | None, zone) -> str:
+    return moment.astimezone(zone).isoformat(timespec="minutes") if moment else "?"
+
+
 def _age(seconds: float | None) -> str:
     if seconds is None:
         return "?"
@@ -85,14 +89,18 @@ def gather_status(config: Config, *, now: datetime | None = None) -> Status:
     checks: list[Check] = []
     calendar, rules_check = _rules(config)
     sessions, facts = _database(config, calendar, now, checks)
-    mailbox = _mailbox(config, now, checks)
-    checks.append(_smtp(config))
-    if facts is not None:
-        checks.append(Check("outbox", facts.outbox_failed == 0,
-                            f"{facts.outbox_queued} queued, {facts.outbox_failed} refused for good"
-                            + (" (mailbot outbox --state failed; mailbot outbox retry)" if facts.outbox_failed else "")))
-    if sessions is not None:
-        checks.append(_grants(sessions))
+    try:
+        mailbox = _mailbox(config, now, checks)
+        checks.append(_smtp(config))
+        if facts is not None:
+            checks.append(Check("outbox", facts.outbox_failed == 0,
+                                f"{facts.outbox_queued} queued, {facts.outbox_failed} refused for good"
+                                + (" (mailbot outbox --state failed; mailbot outbox retry)" if facts.outbox_failed else "")))
+        if sessions is not None:
+            checks.append(_grants(sessions, config.office.zone))
+    finally:
+        if sessions is not None:
+            sessions.kw["bind"].dispose()
     checks.append(rules_check)
     return Status(checks, facts, mailbox, now)
 
@@ -128,22 +136,29 @@ def _database(config: Config, calendar: WorkCalendar, now: datetime,
     try:
         state = schema_state(engine)
     except Exception as exc:
+        engine.dispose()
         if infrastructure_fault(exc) is None:
             raise
         checks.append(Check("database", False, f"{safe_url(config.database_url)} unreachable: {describe(exc)}"))
         return None, None
     advice = "" if state.at_head else "; run `mailbot db upgrade` (back up first)"
     checks.append(Check("schema", state.at_head, state.describe() + advice))
-    if state.empty or not state.known:
-        return None, None
     sessions = sessionmaker(engine, expire_on_commit=False)
-    try:   # the grants are read only from a schema at head: an older one may not have their table
-        return (sessions if state.at_head else None), office_facts(sessions, config, calendar, now)
+    if state.empty or not state.known:
+        engine.dispose()
+        return None, None
+    try:
+        facts = office_facts(sessions, config, calendar, now)
     except Exception as exc:   # an old schema may lack a column a query reads
+        engine.dispose()
         if state.at_head and infrastructure_fault(exc) is None:
             raise
         checks.append(Check("database", False, f"cannot read the office's state: {describe(exc)}"))
         return None, None
+    if not state.at_head:      # the grants are read only at head: an older schema may lack their table
+        engine.dispose()
+        return None, facts
+    return sessions, facts
 
 
 def _mailbox(config: Config, now: datetime, checks: list[Check]) -> dict[str, Any]:
@@ -155,7 +170,7 @@ def _mailbox(config: Config, now: datetime, checks: list[Check]) -> dict[str, An
         mailbox = open_mailbox(config)
         waiting, oldest, quarantined = mailbox.census()
     except (MailbotError, OSError) as exc:
-        checks.append(Check("mailbox", False, f"{where} unreachable: {exc if isinstance(exc, MailbotError) else describe(exc)}"))
+        checks.append(Check("mailbox", False, _unreachable(where, exc)))
         return {}
     finally:
         if mailbox is not None:
@@ -165,6 +180,15 @@ def _mailbox(config: Config, now: datetime, checks: list[Check]) -> dict[str, An
     return {"waiting": waiting, "quarantine": quarantined,
             "oldest_waiting": oldest.astimezone(zone).isoformat(timespec="seconds") if oldest else None,
             "oldest_waiting_seconds": max(0, int((now - oldest).total_seconds())) if oldest else None}
+
+
+def _unreachable(where: str, exc: BaseException) -> str:
+    """'IMAP host:port unreachable: why', without the server named twice."""
+    text = str(exc) if isinstance(exc, MailbotError) else describe(exc)
+    head, sep, rest = text.partition(": ")
+    if sep and head.split(" ")[0] == where.split(" ")[0]:
+        text = rest
+    return f"{where} unreachable: {text}"
 
 
 def _smtp(config: Config) -> Check:
@@ -182,13 +206,13 @@ def _smtp(config: Config) -> Check:
     try:
         transport.check_login()
     except (SendError, MailbotError) as exc:
-        return Check("smtp", False, f"{where} unreachable: {exc}")
+        return Check("smtp", False, _unreachable(where, exc))
     finally:
         transport.close()
     return Check("smtp", True, f"{where} reachable")
 
 
-def _grants(sessions: sessionmaker[Session]) -> Check:
+def _grants(sessions: sessionmaker[Session], zone) -> Check:
     from mailbot.auth.store import token_states
     try:
         grants = token_states(sessions)
@@ -200,7 +224,7 @@ def _grants(sessions: sessionmaker[Session]) -> Check:
     if not grants:
         return Check("oauth", True, "no OAuth2 grants stored (password logins, or none used yet)")
     if blocked:
-        return Check("oauth", False, "; ".join(f"{g.label}: {g.blocked_reason} since "
-                                              f"{g.blocked_at:%Y-%m-%d %H:%M} UTC, an admin must sign in again"
-                                              for g in blocked))
+        return Check("oauth", False, "; ".join(
+            f"{g.label}: {g.blocked_reason} since {_local(g.blocked_at, zone)}, an admin must act "
+            "(see OAuth2 in the README; mailbot auth check)" for g in blocked))
     return Check("oauth", True, f"{len(grants)} grant(s) working")

@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from mailbot.schedule.digest import queue_admin_mail
 from mailbot.errors import MailbotError, RulesError
-from mailbot.faults import is_infrastructure_fault
+from mailbot.faults import describe, is_infrastructure_fault
 from mailbot.logsafe import where
 from mailbot.rulebook import load_rulebook
 from mailbot.store.markers import claim
@@ -59,7 +59,7 @@ class RulesWatch:
         self._stamp = self._stamp_now()
         self.good = self._version()             # the version in force (loaded at start)
         self.bad: str | None = None             # the last version that failed
-        self._unsent: _Bad | None = None        # its admin mail, while the database is down
+        self.unsent: _Bad | None = None        # its admin mail, while the database is down
 
     def _stamp_now(self) -> tuple:
         stamp = []
@@ -88,7 +88,7 @@ class RulesWatch:
         if stamp == self._stamp and not forced:
             return None
         newest = max((m for _n, m, _s in stamp), default=0) / 1e9
-        if not forced and time.time() - newest < SETTLE_SECONDS:
+        if not forced and 0 <= time.time() - newest < SETTLE_SECONDS:   # (a file dated ahead: no wait)
             return None                         # an editor may still be writing: next round
         self._stamp = stamp
         version = self._version()
@@ -112,8 +112,8 @@ class RulesReloader:
         version = self.watch.changed()
         if version is not None:
             self._load(version)
-        if self.watch._unsent is not None:
-            self._tell_admins(self.watch._unsent)
+        if self.watch.unsent is not None:
+            self._tell_admins(self.watch.unsent)
 
     def _load(self, version: str) -> None:
         from mailbot.service import Intake
@@ -125,12 +125,14 @@ class RulesReloader:
             problems = tuple(exc.problems)
         except MailbotError as exc:   # e.g. a staff language without templates
             problems = (f"{directory / 'staff.toml'}:1: languages: {exc}",)
+        except OSError as exc:        # a file the service may not read (its mode after an edit)
+            problems = (f"{directory}:1: rules: cannot be read: {describe(exc)}",)
         else:
             app.rulebook, app.intake = rulebook, intake
             self.on_new_rules(rulebook)
-            self.watch.good, self.watch.bad, self.watch._unsent = version, None, None
+            self.watch.good, self.watch.bad, self.watch.unsent = version, None, None
             staff = rulebook.staff
-            log.warning("rules reloaded from %s (version %s): %d conditions, %d document types, %d staff",
+            log.info("rules reloaded from %s (version %s): %d conditions, %d document types, %d staff",
                         directory, version, len(rulebook.conditions), len(rulebook.documents),
                         len(staff.triage) + len(staff.specialists) + len(staff.admins),
                         extra={"event": "rules_reloaded", "version": version})
@@ -141,7 +143,7 @@ class RulesReloader:
                   extra={"event": "rules_invalid", "version": version})
         for problem in problems:
             log.error("rules: %s", problem)
-        self.watch._unsent = _Bad(version, problems)
+        self.watch.unsent = _Bad(version, problems)
 
     def _tell_admins(self, bad: _Bad) -> None:
         """One mail per bad version to the admins of the rules in force (its own transaction)."""
@@ -165,5 +167,5 @@ class RulesReloader:
                 log.debug("rules alert not queued yet: %s", where(exc))
                 return
             log.error("could not queue the admins' mail about the rules: %s", where(exc))
-        self.watch._unsent = None
+        self.watch.unsent = None
 
