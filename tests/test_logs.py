@@ -44,3 +44,15 @@ def test_the_scheduler_says_nothing_at_info():
     setup_logging()
     assert not logging.getLogger("apscheduler.executors.default").isEnabledFor(logging.INFO)
     assert logging.getLogger("apscheduler").isEnabledFor(logging.WARNING)
+
+
+def test_the_office_own_addresses_and_notice_ids_stay_and_patients_do_not():
+    from mailbot.faults import keep_office_addresses, redact_addresses
+    from mailbot.outbox.ids import new_message_id
+
+    keep_office_addresses(["second.opinion@hospital.example.org", "office-login@mail.hospital.example.org"])
+    notice_id = new_message_id("hospital.example.org")
+    line = redact_addresses(f"mailbox office-login@mail.hospital.example.org refused; sent - admin/notice {notice_id} "
+                            "to maria.rossi@patient.example.net and abcdefghijklmnopqrstuv@patient.example.net")
+    assert "office-login@mail.hospital.example.org" in line and notice_id in line
+    assert "patient.example.net" not in line and line.count("<address>") == 2

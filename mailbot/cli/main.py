@@ -130,8 +130,11 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     from mailbot.config import load_config
     from mailbot.cli.logs import use_office_zone
+    from mailbot.faults import keep_office_addresses
     config = load_config(_config_path(args))
     use_office_zone(config.office.zone)
+    keep_office_addresses([config.office.address, config.imap and config.imap.username,
+                           config.smtp and config.smtp.username])
     if args.verb == "status":
         return _status(config, as_json=args.json)
     if args.verb == "auth":
