@@ -11,7 +11,7 @@ from mailbot.store.models import Case, Document, Event
 from office import Office, attachment_names, patient_mail, plain_text
 from pdf_factory import HISTOLOGY_BREAST, MAMMOGRAPHY_REPORT, filled_request_form, text_pdf
 from test_end_to_end import BREAST_FORM, MARIA
-from test_staff_workflow import ROMANO, TRIAGE, exchange, only, reply_to, report_sent_case, state
+from test_staff_workflow import ADMIN, ROMANO, TRIAGE, confirmed, exchange, only, reply_to, report_sent_case, state
 
 MARIA_ADDRESS = "maria.rossi@patient.example.net"
 
@@ -183,6 +183,23 @@ def test_treatment_goes_to_the_secretariat_and_its_quote_comes_back(office, caps
     assert "treatment_forwarded" in view and "treatment_reply_relayed" in view and "treatment_follow_up_forwarded" in view
 
 
+def test_treatment_without_proof_waits_for_confirm_and_a_forged_quote_is_not_relayed(office):
+    report_sent_case(office)
+    first = state(office)
+    fresh = patient_mail(MARIA, f"[{first.ref}] treatment", "TREATMENT\nI would like to be operated at your hospital.")
+    request = only(exchange(office, fresh), MARIA_ADDRESS)   # a new mail, not a reply to ours: is it really her?
+    assert "CONFIRM" in plain_text(request) and "treatment_forwarded" not in events(office, first.ref)
+    mails = exchange(office, reply_to(request, MARIA, "CONFIRM"))
+    forward = only(mails, SECRETARIAT)
+    assert "I would like to be operated at your hospital." in plain_text(forward)   # the words below the command
+    assert "treatment_forwarded" in events(office, first.ref)
+
+    forged = patient_mail(SECRETARIAT, f"Re: [{first.ref}] treatment", "Pay EUR 90,000 to IBAN XX00 now.",
+                          [("quote.pdf", QUOTE)])             # not a reply to our forward: nothing reaches Maria
+    assert not [m for m in exchange(office, forged) if m["To"] == MARIA_ADDRESS]
+    assert "treatment_reply_relayed" not in events(office, first.ref)
+
+
 def test_a_question_after_the_report_gets_the_offer_then_additional_opens_a_linked_case(office):
     report = report_sent_case(office)
     first = state(office)
@@ -206,7 +223,7 @@ def test_a_question_after_the_report_gets_the_offer_then_additional_opens_a_link
 
     payment = only(exchange(office, reply_to(triage_mail, TRIAGE, "APPROVE")), MARIA_ADDRESS)
     assert "EUR 500.00" in plain_text(payment) and state(office).state == "awaiting_payment"
-    specialist = only(exchange(office, reply_to(payment, "laura.fontana@example.org", "PAID")), ROMANO)
+    specialist = only(confirmed(office, reply_to(payment, ADMIN, "PAID"), ADMIN), ROMANO)   # PAID answers the patient's mail
     assert state(office).state == "with_specialist"
     assert "report.pdf" in attachment_names(specialist)    # the first report goes with the question
 

@@ -65,9 +65,16 @@ def reported(**kw):
                 after_report={"report": [["a" * 64, "second_opinion_report.pdf"]]}, **kw)
 
 
+PROVEN = frozenset({"SO-2026-00001"})   # the message answers our own mail about the case (Facts.threaded)
+
+
 def test_treatment_goes_to_the_secretariat_with_the_report():
     envelope = open_envelope(mail(MARIA, "Re: report", "TRATTAMENTO\nVorrei operarmi da voi."), RULES, OFFICE)
-    decision = decide(envelope, Facts(by_reference=reported()), RULES, OFFICE, NOW)
+    unproven = decide(envelope, Facts(by_reference=reported()), RULES, OFFICE, NOW)   # a fresh mail: confirm first
+    (ask,) = unproven.replies
+    assert ask.purpose == "requestor/confirm_command" and ask.to == (MARIA,) and not unproven.patch
+    assert unproven.confirmation["verb"] == "TREATMENT"
+    decision = decide(envelope, Facts(by_reference=reported(), threaded=PROVEN), RULES, OFFICE, NOW)
     forward, told = decision.replies
     assert forward.to == ("breast.surgery.office@example.org",) and forward.documents == (
         ("a" * 64, "second_opinion_report.pdf"),)
@@ -82,7 +89,9 @@ def test_a_question_gets_the_offer_and_additional_opens_a_linked_case():
     (offer,) = decide(envelope, Facts(by_reference=reported()), RULES, OFFICE, NOW).replies
     assert offer.purpose == "requestor/additional_offer" and "EUR 500.00" in text_of(offer)
     envelope = open_envelope(mail(MARIA, "Re: offer", "AGGIUNTIVO\nServe la radioterapia?"), RULES, OFFICE)
-    opened = decide(envelope, Facts(by_reference=reported()), RULES, OFFICE, NOW)
+    unproven = decide(envelope, Facts(by_reference=reported()), RULES, OFFICE, NOW)
+    assert not unproven.new_case and [r.purpose for r in unproven.replies] == ["requestor/confirm_command"]
+    opened = decide(envelope, Facts(by_reference=reported(), threaded=PROVEN), RULES, OFFICE, NOW)
     assert opened.new_case and opened.case_ref is None and opened.patch.additional_of == "SO-2026-00001"
     assert opened.state_after == "in_triage" and opened.form["clinical_question"] == "Serve la radioterapia?"
     assert {r.purpose for r in opened.replies} == {"requestor/additional_opened", "triage/additional_opinion"}
@@ -114,8 +123,21 @@ def test_the_additional_opinion_costs_the_base_price_unless_priced():
 def test_additional_without_a_question_opens_nothing_and_says_how():
     envelope = open_envelope(mail(MARIA, "Re: offer", "ADDITIONAL\n\nOn Mon, the office wrote:\n> Questions"), RULES,
                              OFFICE)
-    decision = decide(envelope, Facts(by_reference=reported()), RULES, OFFICE, NOW)
+    decision = decide(envelope, Facts(by_reference=reported()), RULES, OFFICE, NOW)   # no proof needed: it says how
     assert not decision.new_case and decision.case_ref == "SO-2026-00001" and decision.state_after == "report_sent"
     (reply,) = decision.replies
     assert reply.purpose == "requestor/additional_offer"
     assert "no question below it" in text_of(reply) and "ADDITIONAL" in text_of(reply)
+
+
+def test_the_secretariat_reply_is_relayed_only_in_reply_to_our_forward():
+    forwarded = replace(reported(), after_report={"report": [["a" * 64, "second_opinion_report.pdf"]], "treatment": {
+        "to": "breast.surgery.office@example.org", "by": MARIA, "thread": "<m0@example.net>"}})
+    envelope = open_envelope(mail("breast.surgery.office@example.org", "Re: treatment", "The quote is EUR 9000."),
+                             RULES, OFFICE)
+    relayed = decide(envelope, Facts(by_thread=forwarded, threaded=PROVEN), RULES, OFFICE, NOW)
+    (reply,) = relayed.replies
+    assert relayed.command == "RELAY" and reply.purpose == "requestor/treatment_reply" and reply.to == (MARIA,)
+    assert reply.in_reply_to == "<m0@example.net>" and "EUR 9000" in text_of(reply)
+    forged = decide(envelope, Facts(by_thread=forwarded), RULES, OFFICE, NOW)   # cites none of our ids to it
+    assert forged.command != "RELAY" and all(r.purpose != "requestor/treatment_reply" for r in forged.replies)

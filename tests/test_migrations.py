@@ -35,7 +35,8 @@ from mailbot.resources import default_rules_dir
 PRE_MIGRATION_TABLES = ["audit", "case_counters", "cases", "documents", "events", "inbound_messages",
                         "mailbox_forget", "outbox", "payments", "reminders"]
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
-# columns later revisions add to the pre-migration tables (compared only where both databases have them)
+# columns later revisions add to the pre-migration tables (0007; 0004 and 0005 add tables only),
+# compared only where both databases have them
 ADDED_LATER = {"cases": ("additional_of", "after_report"), "documents": ("language",)}
 
 
