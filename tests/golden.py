@@ -20,6 +20,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
+from jinja2 import UndefinedError
+
 from mailbot.replies.check import SUFFIX, sendable_messages
 from mailbot.replies.render import Renderer
 from mailbot.resources import default_rules_dir, templates_dir
@@ -42,6 +44,9 @@ VARIANTS: dict[str, list[tuple[str, dict[str, Any]]]] = {
     + [("payment_mismatch_cli", {"kind": "payment_mismatch", "sender": "", "role": "admin"})],
     "requestor/more_documents_requested": [("triage", {"asked_by": "triage"}),
                                            ("specialist", {"asked_by": "specialist"})],
+    "staff/command_not_understood": [("approve", {"verb": "APPROVE", "line": "APPROVE a b c"}),
+                                     ("decline", {"verb": "DECLINE", "line": "DECLINE not mine",
+                                                  "usage": "DECLINE: <reason>"})],
     "specialist/extra_answer": [("yes", {"accepted": True}), ("no", {"accepted": False})],
     "requestor/extra_answer_noted": [("yes", {"accepted": True}), ("no", {"accepted": False})],
 }
@@ -106,6 +111,7 @@ def fixed_case(language: str) -> dict[str, Any]:
         "items": ["PET-CT report", "Genetic test (BRCA1/2)"], "asked_by": "triage",
         "asked": ["PET-CT report"], "active_files": [],
         "line": "APPROVE oncological breast_surgery", "usage": "APPROVE [consultation type] [specialty]",
+        "verb": "APPROVE",
         "sender": "francesca.rinaldi@example.org", "role": "triage",
         # admin notices
         "kind": "payment_mismatch", "specialist": "giulia.romano@example.org", "declined_by": "",
@@ -131,20 +137,24 @@ _KIND_VALUES: dict[str, dict[str, Any]] = {
                             "state": "in_triage"},
     "command_not_allowed": {"sender": "maria.rossi@patient.example.net", "role": "requestor", "line": "PAID 500"},
     "triage_overdue": {"state": "in_triage"},
+    # about the mailbox or the outbox, not a case: sent without a case ref
+    **dict.fromkeys(("login_revoked", "login_client_refused", "delivery_failed", "delivery_delayed"),
+                    {"case_ref": ""}),
 }
 
 
-def languages() -> list[str]:
-    """Every language some packaged template is written in."""
-    names = (p.name[: -len(SUFFIX)] for p in templates_dir().rglob("*" + SUFFIX))
+def languages(folder: Path | None = None) -> list[str]:
+    """Every language some template is written in (the packaged ones by default)."""
+    names = (p.name[: -len(SUFFIX)] for p in (folder or templates_dir()).rglob("*" + SUFFIX))
     return sorted({n.rsplit(".", 1)[1] for n in names if "." in n})
 
 
-def messages() -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+def messages(folder: Path | None = None) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
     """(purpose, variant, language, context) for every message and language, variants expanded."""
-    for purpose in sendable_messages(templates_dir()):
-        for language in languages():
-            if not (templates_dir() / f"{purpose}.{language}{SUFFIX}").is_file():
+    folder = folder or templates_dir()
+    for purpose in sendable_messages(folder):
+        for language in languages(folder):
+            if not (folder / f"{purpose}.{language}{SUFFIX}").is_file():
                 continue
             for variant, change in VARIANTS.get(purpose, [("", {})]):
                 context = {**fixed_case(language), **change}
@@ -170,7 +180,7 @@ def _shared() -> Renderer:
 def raw_message(purpose: str, language: str, context: dict[str, Any], renderer: Renderer | None = None) -> bytes:
     """The bytes mailbot would send, for one purpose, language and context."""
     spec = ReplySpec(purpose, ("someone@example.net",), language, context)
-    return (renderer or _shared()).render(spec, case_ref=REF, message_id="<golden@example.org>",
+    return (renderer or _shared()).render(spec, case_ref=context.get("case_ref", REF), message_id="<golden@example.org>",
                                                         date=DATE).raw
 
 
@@ -181,7 +191,11 @@ def rendered(purpose: str, language: str, context: dict[str, Any], renderer: Ren
 
 def text_of(purpose: str, language: str, context: dict[str, Any], renderer: Renderer | None = None) -> str:
     """What the golden file holds: the subject as a reader sees it, a blank line, the text part."""
-    parsed = rendered(purpose, language, context, renderer)
+    try:
+        parsed = rendered(purpose, language, context, renderer)
+    except UndefinedError as exc:
+        raise AssertionError(f"{purpose}.{language}: {exc.message}: give it a value in fixed_case() in "
+                             "tests/golden.py (what a real case would carry), then record") from None
     body = parsed.get_body(("plain",)).get_content()
     return f"Subject: {parsed['Subject']}\n\n{body}"
 

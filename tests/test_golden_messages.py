@@ -3,9 +3,13 @@ golden file in tests/golden/messages/ (re-record with `python tests/golden.py --
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
-from golden import GOLDEN, golden_path, messages, renderer, text_of
+from golden import GOLDEN, fixed_case, golden_path, messages, renderer, text_of
+from mailbot.replies.render import Renderer
+from mailbot.resources import templates_dir
 
 RECORD = "python tests/golden.py --record"
 ALL = list(messages())
@@ -38,3 +42,22 @@ def test_message_text_matches_its_golden_file(purpose, variant, language, contex
     assert actual == path.read_text(encoding="utf-8"), (
         f"{purpose} ({language}) reads differently from {path}; if the change is meant, run `{RECORD}` "
         "and commit the diff")
+
+
+def test_a_new_template_is_found_without_listing_it_and_needs_its_golden_file(tmp_path):
+    folder = tmp_path / "templates"
+    shutil.copytree(templates_dir(), folder)
+    for language in ("en", "it"):
+        (folder / "requestor" / f"payment_received.{language}.txt.j2").write_text(
+            "Subject: Payment received\nDear {{ requestor_name }},\n\nthank you.\n", encoding="utf-8")
+    found = [(p, v, lang) for p, v, lang, _ in messages(folder)]
+    assert ("requestor/payment_received", "", "it") in found
+    assert not golden_path("requestor/payment_received", "", "it").is_file()
+
+
+def test_a_name_the_fixed_case_lacks_says_where_to_add_it(tmp_path):
+    (tmp_path / "requestor").mkdir()
+    (tmp_path / "requestor" / "odd.en.txt.j2").write_text("Subject: Odd\n{{ tracking_number }}\n", encoding="utf-8")
+    odd = Renderer([tmp_path, templates_dir()], office_name="O", office_address="o@example.org")
+    with pytest.raises(AssertionError, match="tracking_number.*fixed_case"):
+        text_of("requestor/odd", "en", fixed_case("en"), odd)

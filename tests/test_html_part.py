@@ -135,9 +135,9 @@ def test_triage_mail_has_headed_lists_of_documents_and_commands(pages):
     documents = blocks[at + 1]
     assert documents.tag == "ul"
     assert [li.text() for li in documents.find_all("li")][:3] == [
-        "Histology (pathology) report: histology_report_2026-03-02.pdf",
-        "Mammography report: mammography_report_2026-02-20.pdf",
-        "Oncologist's report: oncologist_report_2026-03-10.pdf"]
+        "histology_report_2026-03-02.pdf (Histology (pathology) report)",
+        "mammography_report_2026-02-20.pdf (Mammography report)",
+        "oncologist_report_2026-03-10.pdf (Oncologist's report)"]
     commands = next(el for el in blocks if el.tag == "ul" and "APPROVE" in el.text())
     lines = [li.text() for li in commands.find_all("li")]
     assert "APPROVE oncological medical_oncology" in lines and lines[-1] == "REJECT: <reason>"
