@@ -179,3 +179,10 @@ def test_the_triage_reminder_shows_the_cases_command_lines():
     text = text_of("triage/reminder", "en", {**fixed_case("en"), "consultation_types": ["surgical"],
                                              "specialties": ["thoracic_surgery"]})
     assert "\n- APPROVE surgical thoracic_surgery\n- MISSING: <item>; <item>\n- REJECT: <reason>\n" in text
+
+
+def test_the_requested_consultation_type_comes_first_among_the_approve_lines():
+    case = {**fixed_case("en"), "consultation_type": "radiotherapy", "consultation_types": ["surgical", "radiotherapy"],
+            "specialties": ["radiation_oncology"]}
+    lines = [ln for ln in text_of("triage/new_case", "en", case).split("\n") if ln.startswith("- APPROVE")]
+    assert lines == ["- APPROVE radiotherapy radiation_oncology", "- APPROVE surgical radiation_oncology"]
