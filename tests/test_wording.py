@@ -186,3 +186,46 @@ def test_the_requested_consultation_type_comes_first_among_the_approve_lines():
             "specialties": ["radiation_oncology"]}
     lines = [ln for ln in text_of("triage/new_case", "en", case).split("\n") if ln.startswith("- APPROVE")]
     assert lines == ["- APPROVE radiotherapy radiation_oncology", "- APPROVE surgical radiation_oncology"]
+
+
+# -- the data the workflow gives these messages ---------------------------------------------------
+
+def test_a_paid_mismatch_notice_names_the_admin_the_new_state_and_the_currency_and_the_specialist_is_told():
+    from test_decide import NOW, OFFICE, RULES, case, mail
+    from mailbot.workflow.decide import decide
+    from mailbot.workflow.envelope import open_envelope
+    from mailbot.workflow.model import Facts, StoredDocument
+    docs = (StoredDocument("histology_report_2026-03-02.pdf", "h1", ("histology_report",), True),
+            StoredDocument("scan.pdf", "s1", (), True))
+    admin = str(RULES.staff.admins[0].email)
+    envelope = open_envelope(mail(admin, "Re: [SO-2026-00001]", "PAID 480"), RULES, OFFICE)
+    d = decide(envelope, Facts(by_reference=case(state="awaiting_payment", amount_due="500.00", documents=docs)),
+               RULES, OFFICE, NOW)
+    notices = [r for r in d.replies if r.purpose == "admin/notice"]
+    assert notices and all(n.context["kind"] == "payment_mismatch" for n in notices)
+    notice = notices[0].context
+    assert (notice["sender"], notice["role"], notice["state"]) == (admin, "admin", "with_specialist")
+    assert (notice["amount"], notice["expected"], notice["currency"]) == ("480.00", "500.00", "EUR")
+    (specialist,) = [r for r in d.replies if r.purpose == "specialist/new_case"]
+    assert specialist.context["payment_differs"] is True
+    titles = {x["filename"]: x["title"] for x in specialist.context["case_documents"]}
+    assert titles["histology_report_2026-03-02.pdf"] == RULES.title("histology_report", specialist.language)
+    assert titles["scan.pdf"] == ""
+    text = text_of("admin/notice", notices[0].language, notice)
+    assert f"{admin} (admin) recorded a payment of EUR 480.00, but EUR 500.00 was due" in text \
+        or f"{admin} (amministratore) ha registrato un pagamento di EUR 480.00" in text
+
+
+def test_the_triage_mail_gets_the_conditions_consultation_types_and_specialties():
+    from test_decide import NOW, OFFICE, RULES, case, mail
+    from mailbot.workflow.decide import decide
+    from mailbot.workflow.envelope import open_envelope
+    from mailbot.workflow.model import Facts
+    envelope = open_envelope(mail("francesca.rinaldi@example.org", "Re: [SO-2026-00001]", "APPROVE x y z"),
+                             RULES, OFFICE)
+    d = decide(envelope, Facts(by_reference=case(state="in_triage")), RULES, OFFICE, NOW)
+    (reply,) = [r for r in d.replies if r.purpose == "staff/command_not_understood"]
+    condition = RULES.conditions["breast_cancer"]
+    assert reply.context["verb"] == "APPROVE"
+    assert reply.context["consultation_types"] == list(condition.consultation_types)
+    assert reply.context["specialties"] == list(condition.specialties)
