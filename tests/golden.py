@@ -115,7 +115,7 @@ def fixed_case(language: str) -> dict[str, Any]:
         "sender": "francesca.rinaldi@example.org", "role": "triage",
         # admin notices
         "kind": "payment_mismatch", "specialist": "giulia.romano@example.org", "declined_by": "",
-        "mailbox": OFFICE_ADDRESS, "services": "IMAP and SMTP", "provider": "microsoft",
+        "mailbox": OFFICE_ADDRESS, "services": "IMAP + SMTP", "provider": "microsoft",
         "outbox_id": 17, "purpose": "requestor/payment_request", "error": "550 5.1.1 mailbox unavailable",
         "count": 2, "minutes": 180, "more": 0,
         "messages": [{"outbox_id": 17, "case_ref": REF, "purpose": "requestor/payment_request",

@@ -61,3 +61,26 @@ def test_a_name_the_fixed_case_lacks_says_where_to_add_it(tmp_path):
     odd = Renderer([tmp_path, templates_dir()], office_name="O", office_address="o@example.org")
     with pytest.raises(AssertionError, match="tracking_number.*fixed_case"):
         text_of("requestor/odd", "en", fixed_case("en"), odd)
+
+
+def test_every_reply_the_decision_snapshot_records_renders_in_its_language():
+    """The fixed case is written by hand; the snapshot's replies are what the workflow really gives
+    the templates (corpus, golden mails, a scripted office): each one must render."""
+    import json
+    from pathlib import Path
+
+    from mailbot.replies.quoting import quote_context
+
+    failures, count = [], 0
+    for path in sorted((Path(__file__).parent / "decisions").glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            recorded = json.loads(line)
+            for spec in recorded["decision"].get("replies", []):
+                count += 1
+                context = quote_context({**spec["context"], "case_ref": recorded.get("case") or ""})
+                try:
+                    SHARED.text(spec["purpose"], spec["language"], context)
+                except Exception as exc:  # noqa: BLE001 - every failure is listed
+                    failures.append(f"{path.name} {recorded['mail']}: {spec['purpose']}: {exc}")
+    assert count > 200
+    assert not failures, "\n".join(failures[:20])
