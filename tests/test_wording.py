@@ -39,7 +39,7 @@ def test_italian_triage_mail_shows_italian_values(role, word):
                                         ("with_specialist", "presso lo specialista")])
 def test_states_are_worded_in_the_message_language(state, word):
     assert f"(stato: {word})" in _it("admin/notice", kind="command_wrong_state", state=state)
-    assert f"lo stato attuale del caso è {word}" in _it("staff/command_wrong_state", state=state)
+    assert f"il caso ora è {word}." in _it("staff/command_wrong_state", state=state)
     english = text_of("admin/notice", "en", {**fixed_case("en"), "kind": "command_wrong_state", "state": state})
     assert "_" not in english.split("(state: ")[1].split(")")[0]
 
