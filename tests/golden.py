@@ -13,6 +13,7 @@ wording depends on one value (the admin notice's `kind`) has one golden file per
 from __future__ import annotations
 
 import email
+import re
 import sys
 from datetime import datetime, timezone
 from email import policy
@@ -33,10 +34,15 @@ REF = "SO-2026-00042"
 OFFICE_NAME, OFFICE_ADDRESS = "IEO Second Opinion", "second.opinion@hospital.example.org"
 DATE = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 
-ADMIN_KINDS = ("triage_overdue", "report_overdue", "command_unauthenticated", "command_not_allowed",
-               "command_wrong_state", "payment_mismatch", "no_specialist", "courier_delivery",
-               "report_no_recipient", "login_revoked", "login_client_refused", "delivery_failed",
-               "delivery_delayed")
+def admin_kinds() -> tuple[str, ...]:
+    """Every kind of admin notice the packaged template words: those it tests (`kind == "..."`) and
+    those its subject names, so a kind added to the template gets its golden file without a list."""
+    source = "".join(p.read_text(encoding="utf-8") for p in (templates_dir() / "admin").glob("notice.*" + SUFFIX))
+    subject_keys = re.findall(r'"(\w+)": "', source.split("\n", 1)[0])
+    return tuple(sorted(set(re.findall(r'kind == "(\w+)"', source)) | set(subject_keys)))
+
+
+ADMIN_KINDS = admin_kinds()
 
 # purpose -> (variant name, what it changes in the fixed case); one golden file per variant
 VARIANTS: dict[str, list[tuple[str, dict[str, Any]]]] = {
