@@ -229,3 +229,25 @@ def test_the_triage_mail_gets_the_conditions_consultation_types_and_specialties(
     assert reply.context["verb"] == "APPROVE"
     assert reply.context["consultation_types"] == list(condition.consultation_types)
     assert reply.context["specialties"] == list(condition.specialties)
+
+
+def test_every_language_has_a_word_for_every_value_the_other_has():
+    from jinja2 import Environment, FileSystemLoader
+
+    from mailbot.resources import templates_dir
+    env = Environment(loader=FileSystemLoader(str(templates_dir())), trim_blocks=True, lstrip_blocks=True)
+    words = {lang: env.get_template(f"_vocabulary.{lang}.txt.j2").module.words for lang in ("en", "it")}
+    assert words["en"].keys() == words["it"].keys()
+    for kind in words["en"]:
+        assert words["en"][kind].keys() == words["it"][kind].keys(), kind
+    from mailbot.workflow.transitions import Role, State
+    assert {s.value for s in State} <= words["it"]["state"].keys()
+    assert {r.value for r in Role} <= words["it"]["role"].keys()
+    from typing import get_args
+
+    from mailbot.rulebook.models import ConsultationType
+    from test_decide import RULES
+    assert set(get_args(ConsultationType)) <= words["it"]["consultation"].keys()
+    assert {"patient", "family_member", "referring_physician"} <= words["it"]["role"].keys()
+    specialties = {s for c in RULES.conditions.values() for s in c.specialties}
+    assert specialties <= words["it"]["specialty"].keys()
