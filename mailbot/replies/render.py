@@ -1,7 +1,8 @@
 """ReplySpec -> bytes of a MIME message. Pure given the template folder.
 
 A template's first line is `Subject: ...`; the rest is the text body. The case ref in square
-brackets is prefixed to every subject so any reply finds its case. Everything the
+brackets is prefixed to every subject so any reply finds its case, and stays on the first line
+of the header however long the subject (`headers`). Everything the
 sender wrote reaches the templates and the attachment names cleaned and cut (`quoting`).
 """
 
@@ -18,6 +19,7 @@ from typing import Sequence
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from mailbot.errors import MailbotError
+from mailbot.replies.headers import FoldedSubject
 from mailbot.replies.html import text_to_html
 from mailbot.replies.quoting import clean_filename, quote_context
 from mailbot.workflow.model import ReplySpec
@@ -81,7 +83,7 @@ class Renderer:
         msg = EmailMessage()
         msg["From"] = formataddr((self.office_name, self.office_address))
         msg["To"] = ", ".join(spec.to)
-        msg["Subject"] = subject
+        msg["Subject"] = FoldedSubject(subject)   # the ref always on the header's first line
         msg["Date"] = format_datetime(date)
         msg["Message-ID"] = message_id
         in_reply_to = in_reply_to if message_id_ok(in_reply_to) else ""

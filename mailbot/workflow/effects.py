@@ -68,7 +68,9 @@ class Builder:
         self.case_documents: tuple[tuple[str, str], ...] = ()
 
     def ctx(self, language: str, **extra) -> dict[str, Any]:
-        return {**case_context(self.case, self.rulebook, language, self.office.name), **extra}
+        """The case as a template shows it, in the state this decision leaves it in."""
+        return {**case_context(self.case, self.rulebook, language, self.office.name),
+                **({"state": self.state} if self.state is not None else {}), **extra}
 
     def send(self, spec: ReplySpec) -> None:
         if spec.purpose not in self.allowed:
@@ -85,6 +87,9 @@ class Builder:
                             documents=documents, auto_submitted="auto-generated"))
 
     def alert(self, kind: str, **extra) -> None:
+        """Every admin notice names who did what: the sender and role of the message that caused it
+        (an empty sender is a command given at the command line)."""
+        extra = {"sender": self.sender, "role": self.role, **extra}
         self.events.append(("admin_alert", {"kind": kind, **{k: v for k, v in extra.items() if k != "line"}}))
         for spec in admin_notices(self.rulebook, kind, {}):   # each admin in their own language
             self.send(replace(spec, context=self.ctx(spec.language, **extra, kind=kind)))
@@ -148,7 +153,8 @@ def record_payment(b: Builder) -> None:
     amount = Decimal(b.command.args[0]) if b.command.args else expected
     b.payment = {"amount": money(amount), "expected": money(expected), "by": b.sender or "cli"}
     if amount != expected:
-        b.alert("payment_mismatch", amount=money(amount), expected=money(expected))
+        b.alert("payment_mismatch", amount=money(amount), expected=money(expected),
+                currency=b.rulebook.pricing.currency)
 
 
 def decline(b: Builder) -> None:
@@ -172,9 +178,20 @@ def route_to_specialist(b: Builder) -> None:
     b.updates["report_due_at"] = facts.report_due
     b.events.append(("specialist_assigned", {"specialist": str(member.email)}))
     due, documents = facts.report_due, b.case_documents
+    lang = staff_language(member)
+    paid = b.payment or {}
     b.to_member(member, "specialist/new_case", documents=documents,
                 due_date=due.date().isoformat() if due else "", documents_list=[f for _, f in documents],
-                report_days=b.office.report_working_days)
+                case_documents=document_lines(b, documents, lang), report_days=b.office.report_working_days,
+                payment_differs=paid.get("amount", "") != paid.get("expected", ""),
+                extras=[e.title.get(lang) or e.title.get("en") or i for i, e in b.rulebook.pricing.extras.items()])
+
+
+def document_lines(b: Builder, documents: tuple[tuple[str, str], ...], language: str) -> list[dict[str, str]]:
+    """Each attached document with the title of what it is (from documents.toml), in `language`."""
+    types = {d.sha256: d.doc_types for d in b.case.documents}
+    return [{"filename": name, "title": b.rulebook.title(types[sha][0], language) if types.get(sha) else ""}
+            for sha, name in documents]
 
 
 def propose_extra(b: Builder) -> None:

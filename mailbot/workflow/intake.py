@@ -211,7 +211,8 @@ def _problem_note(a: AssessedAttachment) -> str:
 
 
 def _doc_line(d: StoredDocument, language: str, rulebook: Rulebook) -> dict[str, Any]:
-    return {"filename": d.filename, "types": [rulebook.title(t, language) for t in d.doc_types[:1]],
+    titles = [rulebook.title(t, language) for t in d.doc_types[:1]]
+    return {"filename": d.filename, "types": titles, "title": titles[0] if titles else "",
             "active_content": list(d.active_content)}
 
 
@@ -268,5 +269,7 @@ def _context(form: dict[str, str], language: str, rulebook: Rulebook, office: Of
         "consent_missing": consent_missing, "consent_mismatch": consent_mismatch,
         "request_form_missing": request_form_missing, "files": files, "received": received,
         "routed_by": route.how, "triage_days": office.triage_working_days,
+        "consultation_types": list(condition.consultation_types) if condition else [],
+        "specialties": list(condition.specialties) if condition else [],
         "known_conditions": [c.title.get(language) for c in rulebook.conditions.values()],
     }

@@ -126,7 +126,7 @@ def _not_understood(b: Builder, parsed: Unparsed, attachments) -> Decision:
         return _decision(b, attachments, f"refused: {parsed.verb}", acted=False)
     member = find_staff(b.rulebook, b.sender)
     if member is not None:
-        b.to_member(member, "staff/command_not_understood", line=parsed.line, usage=parsed.usage,
+        b.to_member(member, "staff/command_not_understood", line=parsed.line, usage=parsed.usage, verb=parsed.verb,
                     case_ref_hint=b.case.ref)
     return _decision(b, attachments, f"not understood: {parsed.verb}", acted=False)
 
