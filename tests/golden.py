@@ -55,6 +55,9 @@ VARIANTS: dict[str, list[tuple[str, dict[str, Any]]]] = {
                                                   "usage": "DECLINE: <reason>"})],
     "specialist/extra_answer": [("yes", {"accepted": True}), ("no", {"accepted": False})],
     "requestor/extra_answer_noted": [("yes", {"accepted": True}), ("no", {"accepted": False})],
+    "staff/confirm_command": [("approve", {"verb": "APPROVE"}),
+                              ("report", {"verb": "REPORT", "line": "", "files": ["report_so-2026-00042.pdf"]})],
+    "staff/not_assigned": [("command", {"report": False}), ("report", {"report": True})],
 }
 
 
@@ -128,6 +131,19 @@ def fixed_case(language: str) -> dict[str, Any]:
                       "created": "2026-11-23 09:00"},
                      {"outbox_id": 18, "case_ref": REF, "purpose": "specialist/new_case",
                       "created": "2026-11-23 09:05"}],
+        # a command waiting for its confirmation, and a report from a specialist not on the case
+        "asked_by": "maria.rossi@patient.example.net", "expires": "2026-11-30 09:00",
+        "report": False,
+        # the admins' daily digest and the rules reload notice
+        "date": "2026-11-23", "since": "2026-11-22 08:00", "new_cases": [REF, "SO-2026-00043"],
+        "by_state": [{"state": "awaiting_documents", "count": 3}, {"state": "with_specialist", "count": 1}],
+        "open_total": 4,
+        "overdue": [{"case": "SO-2026-00031", "kind": "triage", "due": "2026-11-20"}],
+        "due_today": [{"case": REF, "kind": "report", "due": "2026-11-23"}],
+        "failed": [{"outbox_id": 17, "case": REF, "purpose": "requestor/payment_request"}],
+        "queued": 1, "quarantine": 1, "quarantined_new": 0,
+        "rules_dir": "/etc/mailbot/rules", "version": "3f2a9c1e",
+        "problems": ["conditions.toml:12: breast_cancer.required: unknown document type 'histology_reprot'"],
     }
 
 
@@ -149,6 +165,10 @@ _KIND_VALUES: dict[str, dict[str, Any]] = {
 }
 
 
+# messages about the office, sent without a case ref
+NOT_ABOUT_A_CASE = ("admin/digest", "admin/rules_invalid")
+
+
 def languages(folder: Path | None = None) -> list[str]:
     """Every language some template is written in (the packaged ones by default)."""
     names = (p.name[: -len(SUFFIX)] for p in (folder or templates_dir()).rglob("*" + SUFFIX))
@@ -164,6 +184,8 @@ def messages(folder: Path | None = None) -> Iterator[tuple[str, str, str, dict[s
                 continue
             for variant, change in VARIANTS.get(purpose, [("", {})]):
                 context = {**fixed_case(language), **change}
+                if purpose in NOT_ABOUT_A_CASE:
+                    context["case_ref"] = ""
                 if purpose == "admin/notice":
                     context.update(_KIND_VALUES.get(context["kind"], {}))
                     context.update({k: v for k, v in change.items() if k != "kind"})

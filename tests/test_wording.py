@@ -199,7 +199,8 @@ def test_a_paid_mismatch_notice_names_the_admin_the_new_state_and_the_currency_a
             StoredDocument("scan.pdf", "s1", (), True))
     admin = str(RULES.staff.admins[0].email)
     envelope = open_envelope(mail(admin, "Re: [SO-2026-00001]", "PAID 480"), RULES, OFFICE)
-    d = decide(envelope, Facts(by_reference=case(state="awaiting_payment", amount_due="500.00", documents=docs)),
+    d = decide(envelope, Facts(by_reference=case(state="awaiting_payment", amount_due="500.00", documents=docs),
+                               threaded=frozenset({"SO-2026-00001"})),   # the admin answers our mail: proof
                RULES, OFFICE, NOW)
     notices = [r for r in d.replies if r.purpose == "admin/notice"]
     assert notices and all(n.context["kind"] == "payment_mismatch" for n in notices)
