@@ -20,6 +20,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from typing import Callable
 from pathlib import Path
 
 from imapclient import IMAPClient
@@ -88,14 +89,19 @@ class DovecotServer:
             raise RuntimeError(f"dovecot rejected its test config:\n{check.stderr}")
         return self._launch(timeout)
 
-    def restart(self, down_seconds: float = 0.0, timeout: float = 15.0) -> "DovecotServer":
-        """Stop the server (every session dropped, the ports closed), stay down `down_seconds`,
-        start it again on the same ports with the same mail."""
+    def restart(self, down_seconds: float = 0.0, timeout: float = 15.0,
+                until: Callable[[], bool] | None = None) -> "DovecotServer":
+        """Stop the server (every session dropped, the ports closed), stay down `down_seconds` (and
+        until `until()` holds, at most a minute: a loaded machine can be slow to notice), start it
+        again on the same ports with the same mail."""
         if self._proc is not None and self._proc.poll() is None:
             self.kick()   # the master's exit alone lets running imap processes serve on
             self._proc.send_signal(signal.SIGTERM)
             self._proc.wait(timeout=15)
         time.sleep(down_seconds)
+        deadline = time.monotonic() + 60
+        while until is not None and not until() and time.monotonic() < deadline:
+            time.sleep(0.1)
         return self._launch(timeout)
 
     def _launch(self, timeout: float) -> "DovecotServer":
