@@ -31,6 +31,7 @@ from mailbot.store.apply import Inbound, apply
 from mailbot.store.facts import case_facts, load_facts
 from mailbot.store.files import FileStore
 from mailbot.store.models import Case, Event, InboundMessage, OutboxMessage
+from mailbot.store.undelivered import resend
 from mailbot.workflow.commands import Command
 from mailbot.workflow.decide import capped, staff_facts
 from mailbot.workflow.decide import decide as decide_message
@@ -102,19 +103,27 @@ class Intake:
 
     def record_payment(self, ref: str, amount: str | None, *, by: str = "cli") -> Outcome:
         """`mailbot payment REF [--amount X]`: the same decision as an admin's PAID email."""
-        now = self.clock.now()
         text = f"PAID {amount}" if amount else "PAID"
+        return self._admin_command(ref, Command("PAID", (amount,) if amount else (), "", text), by)
+
+    def set_email(self, ref: str, role: str, address: str, *, by: str = "cli") -> Outcome:
+        """`mailbot case REF --set-email ROLE ADDRESS`: the same decision as an admin's EMAIL email."""
+        text = f"EMAIL {role} {address}"
+        return self._admin_command(ref, Command("EMAIL", (role, address.lower()), f"{role} {address}", text), by)
+
+    def _admin_command(self, ref: str, command: Command, by: str) -> Outcome:
+        now = self.clock.now()
         with self.sessions() as session:
             case = case_store.by_ref(session, ref)
             if case is None:
                 raise CaseNotFound(f"no case {ref}")
             facts = case_facts(session, case, now=now)
             view = facts.by_reference
-            decision = decide_command("", (), view, Role.ADMIN, Command("PAID", (amount,) if amount else (), "", text),
-                                      self.rulebook, self.office, staff_facts(view, facts, self.rulebook, self.office, now),
+            decision = decide_command("", (), view, Role.ADMIN, command, self.rulebook, self.office,
+                                      staff_facts(view, facts, self.rulebook, self.office, now),
                                       tuple((d.sha256, d.filename) for d in view.documents if d.usable))
             decision = capped(decision, facts.replies_today, self.office.max_replies_per_day)
-            inbound = Inbound(dedup_key=f"{by}:{ref}:{now.isoformat()}", raw=text.encode())
+            inbound = Inbound(dedup_key=f"{by}:{ref}:{now.isoformat()}", raw=command.line.encode())
             outcome = self._commit(session, decision, inbound, now)
             session.commit()
             return outcome
@@ -126,6 +135,8 @@ class Intake:
         if case is None:
             return Outcome(d.disposition, None, d)
         outcome = Outcome(d.disposition, case.ref, d)
+        if d.delivery is not None and d.delivery.resend:
+            resend(session, case, d.delivery, now, self.office.domain)
         for i, spec in enumerate(d.replies):
             outcome.replies.append(self.queue(session, spec, case, now, self._message_id(case.ref, inbound, i),
                                               in_reply_to=inbound.message_id, references=inbound.references,

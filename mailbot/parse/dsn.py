@@ -328,4 +328,5 @@ def _diagnostic_line(words: str, address: str) -> str:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())[:300]
+    """Printable, one line, cut (a NUL from a broken charset would be refused by PostgreSQL)."""
+    return " ".join("".join(c for c in text if c.isprintable() or c.isspace()).split())[:300]

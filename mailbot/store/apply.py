@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.store import cases as case_store
 from mailbot.store.files import FileStore
+from mailbot.store.undelivered import apply_delivery
 from mailbot.store.models import Case, Document, Event, InboundMessage, Payment
 from mailbot.workflow.model import Decision
 
@@ -61,6 +62,8 @@ def apply(session: Session, files: FileStore, d: Decision, inbound: Inbound, now
     for kind, detail in d.events:
         session.add(Event(case_id=case.id, at=now, kind=kind, detail={**detail, "inbound_id": row.id}))
     session.flush()
+    if d.delivery is not None:
+        apply_delivery(session, case, d.delivery, now)
     return case, row
 
 

@@ -86,4 +86,5 @@ def _decision(b: Builder, attachments: tuple[AssessedAttachment, ...], command: 
         state_before=case.state, state_after=b.state, language=case.language, form=dict(case.form),
         consent=dict(case.consent), condition_id=case.condition_id, attachments=attachments, findings=(),
         replies=tuple(b.replies), events=tuple(b.events), patch=patch, payment=b.payment, command=command,
-        filed=tuple(a.sha256 for a in attachments if not a.duplicate) if acted else ())
+        filed=tuple(a.sha256 for a in attachments if not a.duplicate) if acted else (),
+        delivery=b.delivery if acted else None)
