@@ -10,10 +10,16 @@ and turns that refusal into an RFC 3464 report delivered to the office mailbox.
 from __future__ import annotations
 
 import email
+import re
 from email import policy
 
 import pytest
 from sqlalchemy import select
+
+from mailbot.app import build_app
+from mailbot.config import load_config
+from mailbot.parse import parse_message
+from mailbot.parse.dsn import read_report
 
 from mailbot.store.models import Case, Event, OutboxMessage, UndeliveredAddress
 from mailbot.store.undelivered import cases_with_undelivered
@@ -21,6 +27,7 @@ from corpus import CORPUS, shared_corpus  # noqa: F401  (the fixture)
 from office import Office, patient_mail, plain_text
 from pdf_factory import HISTOLOGY_BREAST, text_pdf
 from servers.smtp_sink import SmtpSink
+from test_cli import local_config
 
 DEAD = "maria.rossi@patient.example.net"
 FIXED = "maria.rossi@right.example.net"
@@ -193,3 +200,40 @@ def test_cases_lists_the_undelivered_address(office, capsys):
 
 def parsed(raw: bytes):
     return email.message_from_bytes(raw, policy=policy.default)
+
+
+_RETURNED_ID = re.compile(rb"^Message-I[Dd]:[ \t]*(<[^<>\s]+@[^<>\s]+>)", re.M | re.I)
+
+
+@pytest.mark.usefixtures("shared_corpus")
+def test_every_sisimai_bounce_that_returns_a_message_id_is_matched_to_our_mail_and_never_answered(tmp_path):
+    """Corpus-wide: each sisimai bounce whose returned mail shows its Message-ID, re-addressed to a
+    reply mailbot really queued, is filed on that reply's case; only admins are ever mailed."""
+    app = build_app(load_config(local_config(tmp_path)))
+    samples = sorted(p for p in (CORPUS / "emails").glob("sisimai__*.eml")
+                     if read_report(p.read_bytes()) is not None)
+    matched = []
+    for number, path in enumerate(samples):
+        raw = path.read_bytes()
+        own = parse_message(raw).message_id.encode()
+        returned = [m for m in _RETURNED_ID.findall(raw) if m != own]
+        if not returned:
+            continue
+        patient = f"patient{number}@mistyped.example.net"
+        opened = app.intake.process(patient_mail(patient, "Second opinion request", "My files follow."))
+        ours = parsed(opened.replies[0][2])["Message-ID"].encode()
+        first = read_report(raw).recipients[0].address.encode()
+        bounce = raw.replace(returned[0], ours)
+        if own:   # the dos/ and mac/ copies of a sample share it: each must count as a new message
+            bounce = bounce.replace(own, f"<dsn-{number}@mta.example.org>".encode())
+        if first:
+            bounce = bounce.replace(first, patient.encode())
+        outcome = app.intake.process(bounce)
+        assert (outcome.disposition, outcome.case_ref) == ("automatic", opened.case_ref), path.name
+        assert all(set(to) <= ADMINS for to, _subject, _raw in outcome.replies), path.name
+        matched.append(path.name)
+    assert len(matched) >= 50
+    with app.sessions() as s:
+        reports = s.execute(select(Event).where(Event.kind == "delivery_report")).scalars().all()
+        assert len(reports) == len(matched)
+        assert cases_with_undelivered(s) >= 45     # the permanent ones; delays and policy notes counted apart

@@ -170,12 +170,16 @@ def _walk(part: email.message.Message, out: _Parts, *, top: bool = False, depth:
             top and ctype == "text/plain" and _LOOKS_DS.match(_payload_text(part) or "")):
         out.ds.append(_ds_text(part, top))
         return
-    if ctype in ("message/rfc822", "message/global") and not top:
+    if ctype.startswith("message/") and not top:   # rfc822, global, partial: the returned mail
         inner = part.get_payload()
         inner = inner[0] if isinstance(inner, list) and inner else None
         if isinstance(inner, email.message.Message):
             _returned(inner, out)
+            if not inner.get("message-id"):   # a blank line too many: its header is read as its body
+                out.words.append(_flat(inner))
         return
+    if not top and part.get("message-id"):   # returned headers read as a part's own (no blank line)
+        _returned(part, out)
     if ctype in ("text/rfc822-headers", "text/global-headers"):
         text = _payload_text(part)
         _returned(email.message_from_string(text, policy=compat32), out)
@@ -190,6 +194,13 @@ def _walk(part: email.message.Message, out: _Parts, *, top: bool = False, depth:
         text = _payload_text(part)                                                # boundary is text
         if text:
             out.words.append(text)
+
+
+def _flat(msg: email.message.Message) -> str:
+    try:
+        return msg.as_string()[:MAX_TEXT]
+    except Exception:
+        return ""
 
 
 def _returned(inner: email.message.Message, out: _Parts) -> None:
