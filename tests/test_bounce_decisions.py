@@ -71,3 +71,11 @@ def test_the_email_command_is_strict_so_ordinary_words_stay_words():
     assert parse_command("EMAIL patient maria@example.org").args == ("patient", "maria@example.org")
     assert parse_command("Email received, thank you") is None
     assert parse_command("EMAIL nobody maria@example.org") is None
+
+
+def test_a_late_bounce_for_an_address_corrected_since_is_recorded_only():
+    view = case()    # the case's address is MARIA now; our mail went to the old one
+    d = decide(open_envelope(bounce("old@example.net"), RULES, OFFICE), facts_for(view, "old@example.net"),
+               RULES, OFFICE, NOW)
+    assert d.case_ref == view.ref and d.replies == () and d.delivery is None
+    assert d.events[0][1]["role"] == "stranger" and d.events[0][1]["severity"] == "permanent"

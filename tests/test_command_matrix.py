@@ -34,7 +34,8 @@ SENDERS = {"triage": "francesca.rinaldi@example.org", "admin": "laura.fontana@ex
 PARTIES = ("requestor", "patient")
 LINES = {"APPROVE": "APPROVE", "MISSING": "MISSING: PET-CT", "REJECT": "REJECT: out of scope", "PAID": "PAID",
          "DECLINE": "DECLINE: on leave", "CONSULT": "CONSULT: histological review", "CANCEL": "CANCEL",
-         "YES": "YES", "NO": "NO", "REPORT": "Please find my report attached."}
+         "YES": "YES", "NO": "NO", "REPORT": "Please find my report attached.",
+         "EMAIL": "EMAIL patient maria.right@example.net"}
 # The spec: who may give each command, in which state it makes sense, and where it leads
 RULE = {
     ("APPROVE", "triage"): (("in_triage",), "awaiting_payment"),
@@ -47,8 +48,9 @@ RULE = {
     ("REPORT", "specialist"): (("with_specialist",), "report_sent"),
     **{("CANCEL", party): (OPEN, "cancelled") for party in PARTIES},
     **{(answer, party): (("with_specialist",), "with_specialist") for answer in ("YES", "NO") for party in PARTIES},
+    ("EMAIL", "admin"): (STATES, None),   # a corrected address, in any state; the case stays where it is
 }
-STAFF_ONLY = ("APPROVE", "MISSING", "REJECT", "PAID", "DECLINE", "CONSULT")
+STAFF_ONLY = ("APPROVE", "MISSING", "REJECT", "PAID", "DECLINE", "CONSULT", "EMAIL")
 
 
 def expected(verb: str, role: str, state: str) -> tuple[str, str | None]:
@@ -58,7 +60,7 @@ def expected(verb: str, role: str, state: str) -> tuple[str, str | None]:
     rule = RULE.get((verb, role))
     if rule is None or state not in rule[0]:
         return "refused", None
-    return "acted", rule[1]
+    return "acted", rule[1] or state
 
 
 def combinations():
@@ -191,6 +193,9 @@ def test_every_command_role_and_state(tmp_path, db_url):
             wrong.append(f"{label}: {outcome.disposition} on {outcome.case_ref}")
         elif what == "acted" and new["state"] != next_state:
             wrong.append(f"{label}: state {new['state']}, expected {next_state}")
+        elif what == "acted" and verb == "EMAIL" and (new["form"].get("patient_email") != "maria.right@example.net"
+                                                      or new["requestor_email"] != old["requestor_email"]):
+            wrong.append(f"{label}: the patient's address was not the one corrected")
         elif what == "refused":
             changed = sorted(k for k in old if old[k] != new[k])
             if changed:
@@ -201,5 +206,5 @@ def test_every_command_role_and_state(tmp_path, db_url):
                 wrong.append(f"{label}: refused, yet the requestor was written to")
         elif what == "mail" and (outcome.decision.command or alerts):
             wrong.append(f"{label}: a patient's words were taken as a command ({outcome.decision.command})")
-    assert seen == {"acted": 20, "refused": 332, "mail": 96}, seen
+    assert seen == {"acted": 29, "refused": 359, "mail": 114}, seen
     assert not wrong, f"{len(wrong)} wrong:\n" + "\n".join(wrong[:40])

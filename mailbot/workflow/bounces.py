@@ -4,6 +4,7 @@ A delivery report (parse/dsn.py) that names a message we sent (the shell found i
 by Message-ID) is filed on that message's case, never answered:
 
 * temporary (4.x.x, "delayed"): recorded only; a later report or the mail's arrival decides;
+* about an address no longer on the case (corrected since), or about no recipient of ours: recorded only;
 * permanent (5.x.x) for the requestor or the patient: recorded (recipient, status, diagnostic,
   never the body), automatic mail to that address paused for the case, and the admins told the
   case ref and the failed address. An admin records a corrected address (`EMAIL <role>
@@ -31,11 +32,9 @@ PARTY_ROLES = (Role.REQUESTOR, Role.PATIENT)
 
 
 def bounce_role(address: str, case: CaseView, rulebook: Rulebook) -> Role:
-    """Whose address bounced: a staff member's (by the rules), else the case's requestor or patient."""
-    role = sender_role(address, case, rulebook)
-    if role == Role.REQUESTOR and address.lower() != case.requestor_email.lower():
-        return Role.PATIENT if address.lower() == case.patient_email else Role.STRANGER
-    return role
+    """Whose address bounced: a staff member's (by the rules), else the case's requestor or patient;
+    a stranger's when it is none of those (an address corrected since, say)."""
+    return sender_role(address, case, rulebook)
 
 
 def decide_bounce(envelope, facts: Facts, rulebook: Rulebook, office: Office, staff: StaffFacts) -> Decision | None:
@@ -44,22 +43,23 @@ def decide_bounce(envelope, facts: Facts, rulebook: Rulebook, office: Office, st
     if report is None or sent is None or case is None:
         return None
     failure = report.failure_for(sent.recipients)
-    if failure is None or failure.severity == "success":
-        failure = RecipientStatus("", "delayed")   # about a recipient we did not write to: noted only
+    if failure is None:   # about a recipient we did not write to: noted only
+        failure = RecipientStatus("", "", "", "")
     role = bounce_role(failure.address, case, rulebook) if failure.address else Role.STRANGER
     detail = _detail(failure, sent, role)
     b = Builder(case, role, failure.address, rulebook, office, first_event=("delivery_report", detail), facts=staff)
     paused = {u.address for u in facts.undelivered.get(case.ref, ())}
     delivery = None
-    if failure.address and failure.severity == PERMANENT and failure.address not in paused:
+    if role != Role.STRANGER and failure.severity == PERMANENT and failure.address not in paused:
         delivery = DeliveryPatch(pause=(Undelivered(failure.address, str(role), failure.status, failure.diagnostic,
                                                     sent.message_id, sent.purpose),))
         _tell(b, role, detail, case)
-    return _decision(b, envelope, delivery, f"bounce ({failure.severity})")
+    return _decision(b, envelope, delivery, f"bounce ({detail['severity']})")
 
 
 def _detail(failure: RecipientStatus, sent: SentMail, role: Role) -> dict[str, Any]:
-    return {"recipient": failure.address, "role": str(role), "severity": failure.severity,
+    severity = failure.severity if failure.address else "not about our recipient"
+    return {"recipient": failure.address, "role": str(role), "severity": severity,
             "status": failure.status, "action": failure.action, "diagnostic": failure.diagnostic,
             "message_id": sent.message_id, "purpose": sent.purpose}
 
