@@ -237,3 +237,49 @@ def test_every_sisimai_bounce_that_returns_a_message_id_is_matched_to_our_mail_a
         reports = s.execute(select(Event).where(Event.kind == "delivery_report")).scalars().all()
         assert len(reports) == len(matched)
         assert cases_with_undelivered(s) >= 45     # the permanent ones; delays and policy notes counted apart
+
+
+@pytest.mark.usefixtures("shared_corpus")
+def test_no_reminder_goes_to_an_undelivered_address_until_it_is_corrected(tmp_path):
+    from mailbot.schedule.jobs import run_deadlines
+    from test_deadlines import Office as ClockedOffice, incomplete
+
+    office = ClockedOffice(tmp_path)
+    opened = incomplete(office)
+    ours = office.outbox()[0].message_id
+    dsn = readdressed(*SAMPLES[0][:3], ours, "maria.rossi@patient.example.net")
+    assert office.mail(dsn).disposition == "automatic"
+    office.clock.advance(days=14)
+    assert run_deadlines(office.app).sent == 1          # the reminder's turn is used, its mail withheld
+    assert office.outbox("requestor/reminder_documents") == []
+    with office.app.sessions() as s:
+        withheld = s.execute(select(Event).where(Event.kind == "reply_withheld")).scalars().all()
+        assert [e.detail["purpose"] for e in withheld] == ["requestor/reminder_documents"]
+    office.app.intake.set_email(opened.case_ref, "requestor", FIXED)
+    assert [r.recipients for r in office.outbox("requestor/missing_documents")][-1] == [FIXED]   # the resend
+    office.clock.advance(days=20)
+    assert run_deadlines(office.app).sent == 1
+    (reminder,) = office.outbox("requestor/reminder_documents")
+    assert reminder.recipients == [FIXED]
+
+
+def test_a_specialists_dead_address_alerts_the_admins_and_the_case_goes_to_the_next_specialist(office):
+    from test_staff_workflow import ROMANO, case_with_specialist, state
+
+    remote = SmtpSink().start()
+    remote.refuse_recipient(ROMANO)                 # the specialist's mailbox no longer exists
+    office.sink.relay_to(remote, office.deliver)
+    try:
+        case_with_specialist(office)                # routed to Romano; the relay's DSN comes back
+        assert office.once() == 0
+        mails = office.new_replies()
+        alerts = [m for m in mails if m["To"] in ADMINS and ("staff address bounced" in m["Subject"]
+                                                             or "indirizzo dello staff" in m["Subject"])]
+        assert {m["To"] for m in alerts} == ADMINS and ROMANO in plain_text(alerts[0])
+        (routed,) = [m for m in mails if m["To"] not in ADMINS]
+        case = state(office)
+        assert routed["To"] != ROMANO and case.specialist_email == routed["To"]
+        assert ROMANO in case.declined_by and case.state == "with_specialist"
+        assert [m for m in remote.messages if routed["To"] in m.rcpt_tos]      # delivered onwards
+    finally:
+        remote.stop()
