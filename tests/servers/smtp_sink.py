@@ -87,16 +87,16 @@ class _Handler:
 
 
 def delivery_status_notification(mail_from: str, rcpt: str, code: int, text: str, original: bytes,
-                                 reporting_mta: str = "relay.test.example") -> bytes:
+                                 reporting_mta: str = "relay.test.example", message_id: str = "") -> bytes:
     """The bounce a Postfix-like MTA sends: multipart/report with the returned headers."""
     headers = original.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0].decode("utf-8", "replace")
     status = text.split(" ", 1)[0] if text[:1] in "45" and "." in text.split(" ", 1)[0] else f"{code // 100}.0.0"
-    boundary = f"dsn-{make_msgid()[1:9]}"
+    boundary = "dsn-boundary-" + (message_id or make_msgid()).strip("<>").split("@")[0][:20]
     return (f"""From: Mail Delivery System <MAILER-DAEMON@{reporting_mta}>
 To: {mail_from}
 Subject: Undelivered Mail Returned to Sender
 Date: {formatdate(localtime=False)}
-Message-ID: {make_msgid(domain=reporting_mta)}
+Message-ID: {message_id or make_msgid(domain=reporting_mta)}
 Auto-Submitted: auto-replied
 MIME-Version: 1.0
 Content-Type: multipart/report; report-type=delivery-status; boundary="{boundary}"
