@@ -250,25 +250,31 @@ def _ids(text: str) -> list[str]:
 
 
 def _is_bounce(msg: email.message.Message, parts: _Parts, words: str) -> bool:
-    ctype = _header(msg, "content-type").lower()
-    if "report-type=feedback-report" in ctype.replace('"', "").replace(" ", ""):
+    ctype = _header(msg, "content-type").lower().replace('"', "").replace(" ", "")
+    if "report-type=feedback-report" in ctype:
         return False   # an abuse report (ARF) is not about our delivery
     if any(_LOOKS_DS.search(block) for block in parts.ds) or _header(msg, "x-failed-recipients"):
         return True
-    if "report-type=delivery-status" in ctype.replace('"', "").replace(" ", ""):
+    if "report-type=delivery-status" in ctype:
         return True
-    sender = _header(msg, "from")
-    addresses = _ADDRESS.findall(sender)
-    machine = (bool(addresses) and bool(_MACHINE_SENDER.match(addresses[0]))) or bool(_MACHINE_NAME.search(sender)) \
-        or _header(msg, "return-path").strip() in ("<>", "") and msg.get("return-path") is not None \
-        or _header(msg, "auto-submitted").lower() not in ("", "no") \
-        or bool(msg.get("x-mlserver") or msg.get("mailing-list"))
-    if not machine:
+    if not _machine_sent(msg):
         return False
     subject = _decoded_subject(msg)
     returned = bool(parts.returned_ids) or bool(_RETURNED_TEXT.search(words))
     return bool(_SUBJECT.search(subject)) or bool(_FAILED_TEXT.search(words)) or (
         returned and bool(_code(words) or _FAILED_TEXT.search(subject)))
+
+
+def _machine_sent(msg: email.message.Message) -> bool:
+    """A mail system's sender, an empty Return-Path, Auto-Submitted, or a list manager's marks."""
+    sender = _header(msg, "from")
+    addresses = _ADDRESS.findall(sender)
+    if (addresses and _MACHINE_SENDER.match(addresses[0])) or _MACHINE_NAME.search(sender):
+        return True
+    if msg.get("return-path") is not None and _header(msg, "return-path").strip() in ("<>", ""):
+        return True
+    return _header(msg, "auto-submitted").lower() not in ("", "no") or bool(
+        msg.get("x-mlserver") or msg.get("mailing-list"))
 
 
 def _decoded_subject(msg: email.message.Message) -> str:
