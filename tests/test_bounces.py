@@ -185,6 +185,37 @@ def test_the_admin_email_command_records_the_address_and_resends(office):
     assert len(confirmations) == 2
 
 
+def test_an_email_command_without_proof_waits_for_the_admins_confirm(office):
+    """EMAIL changes an address and sends mail again, so it needs proof like any command: a fresh
+    mail naming the case proves nothing (anyone can write an admin's From), the admin on record is
+    asked and only their CONFIRM corrects it. The mail sent again carries an unguessable Message-ID:
+    the corrected address answering it is a threaded reply, and its command acts at once."""
+    from test_staff_workflow import exchange, only, reply_to
+    admin = "laura.fontana@example.org"
+    ref, bounced_id = open_case(office, DEAD)
+    office.deliver(readdressed(*SAMPLES[0][:3], bounced_id, DEAD))
+    assert office.once() == 0
+    office.new_replies()
+    mails = exchange(office, patient_mail(f"Laura Fontana <{admin}>", f"[{ref}] address", f"EMAIL patient {FIXED}"))
+    request = only(mails, admin)
+    text = plain_text(request)
+    assert len(mails) == 1 and "CONFERMA" in text and f"EMAIL patient {FIXED}" in text   # Laura reads Italian
+    cid = case_id(office, ref)
+    assert rows(office, Case, ref=ref)[0].requestor_email == DEAD
+    assert rows(office, UndeliveredAddress, case_id=cid)[0].resolved_at is None
+    assert [m for m in office.sink.messages if FIXED in m.rcpt_tos] == []
+
+    mails = exchange(office, reply_to(request, admin, "CONFIRM"))
+    (resent,) = [m for m in mails if m["To"] == FIXED]
+    assert resent["Subject"].startswith(f"[{ref}]") and resent["Message-ID"] != bounced_id
+    assert rows(office, Case, ref=ref)[0].requestor_email == FIXED
+    assert rows(office, UndeliveredAddress, case_id=cid)[0].resolved_at is not None
+
+    mails = exchange(office, reply_to(resent, FIXED, "CANCEL"))
+    assert rows(office, Case, ref=ref)[0].state == "cancelled"
+    assert not [m for m in mails if "confirm" in plain_text(m).lower() and m["To"] == FIXED]
+
+
 def test_cases_lists_the_undelivered_address(office, capsys):
     ref, bounced_id = open_case(office, DEAD)
     office.deliver(readdressed(*SAMPLES[0][:3], bounced_id, DEAD))

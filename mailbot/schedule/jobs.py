@@ -21,6 +21,7 @@ from mailbot.store import cases as case_store
 from mailbot.store.undelivered import paused_addresses
 from mailbot.workflow.bounces import split_paused
 from mailbot.mailbox import open_mailbox
+from mailbot.outbox.ids import new_message_id
 from mailbot.store.models import Case, Event, InboundMessage, MailboxForget, OutboxMessage, Reminder
 from mailbot.schedule.workdays import WorkCalendar
 from mailbot.workflow.model import OPEN_STATES
@@ -69,9 +70,9 @@ def run_deadlines(app) -> JobReport:
                         session.add(Event(case_id=case_id, at=now, kind="reply_withheld",
                                           detail={"purpose": spec.purpose, "to": addresses,
                                                   "why": "address undeliverable", "key": key}))
-                    for i, spec in enumerate(specs):
-                        app.intake.queue(session, spec, case, now, f"<{case.ref}.{key.replace(':', '-').replace('@', '-')}.{i}"
-                                         f"@{app.config.office.domain}>", in_reply_to=last)
+                    for spec in specs:
+                        app.intake.queue(session, spec, case, now, new_message_id(app.config.office.domain, case.ref),
+                                         in_reply_to=last)
                     session.add(Event(case_id=case_id, at=now, kind="reminder", detail={"key": key}))
                 session.commit()
                 report.sent += len(keys)

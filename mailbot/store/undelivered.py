@@ -7,12 +7,12 @@ each such case.
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mailbot.outbox.ids import new_message_id
 from mailbot.replies.resend import readdressed
 from mailbot.store.models import Case, Event, OutboxMessage, UndeliveredAddress
 from mailbot.workflow.model import DeliveryPatch, SentMail, Undelivered
@@ -92,11 +92,11 @@ def apply_delivery(session: Session, case: Case, patch: DeliveryPatch, now: date
 def resend(session: Session, case: Case, patch: DeliveryPatch, now: datetime, domain: str) -> list[str]:
     """Queue again, to the corrected address, each failed mail the patch names; returns the new ids."""
     queued = []
-    for number, (message_id, address) in enumerate(patch.resend):
+    for message_id, address in patch.resend:
         old = session.execute(select(OutboxMessage).where(OutboxMessage.message_id == message_id)).scalar_one_or_none()
         if old is None or old.case_id != case.id:
             continue
-        new_id = f"<{case.ref}.{secrets.token_hex(12)}.{number}@{domain}>"
+        new_id = new_message_id(domain, case.ref)   # unguessable: a reply to it proves its writer got it
         session.add(OutboxMessage(case_id=case.id, message_id=new_id, purpose=old.purpose, sender=old.sender,
                                   recipients=[address], subject=old.subject, raw=readdressed(old.raw, address, new_id),
                                   status="queued", next_attempt_at=now, created_at=now))

@@ -68,7 +68,8 @@ def _tell(b: Builder, role: Role, detail: dict[str, Any], case: CaseView) -> Non
     """The admins' notice, and for a staff address the table's re-routing where it has a row."""
     context = {"address": detail["recipient"], "address_role": str(role), "status": detail["status"],
                "diagnostic": detail["diagnostic"], "purpose": detail["purpose"],
-               "policy": detail["status"].startswith("5.7.")}
+               "policy": detail["status"].startswith("5.7."),
+               "line": detail["recipient"]}   # one notice per address and state, not one per case
     if role == Role.ADMIN:
         b.events.append(("admin_address_undeliverable", {"address": detail["recipient"]}))
         return   # a notice to the admins would go the same broken way

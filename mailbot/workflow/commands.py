@@ -19,6 +19,8 @@ ALL_VERBS = ("APPROVE", "MISSING", "REJECT", "PAID", "DECLINE", "CONSULT", "CANC
 # EMAIL <role> <address>: the roles whose address an admin may correct (Italian words too)
 EMAIL_ROLES = {"requestor": "requestor", "patient": "patient", "richiedente": "requestor", "paziente": "patient"}
 _EMAIL_LINE = re.compile(r"(\w+)\s*:?\s+<?([^\s<>@]+@[^\s<>@]+\.[^\s<>@]+?)>?", re.I)
+# the answer to a request to confirm a command, in English and Italian
+CONFIRM_WORDS = ("CONFIRM", "CONFERMA")
 # Italian words a requestor may use for the same answers
 _SYNONYMS = {"SI": "YES", "SÌ": "YES", "ANNULLA": "CANCEL"}
 _USAGE = {
@@ -68,6 +70,11 @@ def first_line(body: str) -> str:
         if stripped and not stripped.startswith(">"):
             return stripped
     return ""
+
+
+def is_confirmation(body: str) -> bool:
+    """The reply's first line is CONFIRM (Italian CONFERMA), alone but for punctuation."""
+    return first_line(body).strip("*_.!: ").upper() in CONFIRM_WORDS
 
 
 _HEAD = re.compile(r"^\*{0,2}([A-Za-zÀ-ÿ]+)\*{0,2}\s*(:)?\s*(.*)$")

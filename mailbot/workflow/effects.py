@@ -205,7 +205,7 @@ def set_email(b: Builder) -> None:
                                by=b.sender or "cli")
     b.events.append(("address_corrected", {"role": role, "old": old, "new": address,
                                            "resend": last.message_id if last else ""}))
-    b.alert("address_corrected", address_role=role, old=old, new=address,
+    b.alert("address_corrected", address_role=role, old=old, new=address, line=f"{role} {address}",
             resent=last.purpose if last else "")
 
 
