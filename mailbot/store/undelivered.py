@@ -18,6 +18,7 @@ from mailbot.store.models import Case, Event, OutboxMessage, UndeliveredAddress
 from mailbot.workflow.model import DeliveryPatch, SentMail, Undelivered
 
 HELD = "held: the address bounced for good"
+PARTY_ROLES = ("requestor", "patient")   # the addresses an admin corrects on a case (EMAIL, --set-email)
 
 
 def sent_mail(session: Session, message_ids: tuple[str, ...]) -> SentMail | None:
@@ -53,9 +54,10 @@ def paused_addresses(session: Session, case_id: int) -> tuple[str, ...]:
 
 
 def cases_with_undelivered(session: Session) -> int:
-    """How many cases have an address that bounced for good and is not corrected yet."""
+    """How many cases have a requestor's or patient's address that bounced for good and is not
+    corrected yet (a staff address is corrected in the staff list, not on a case: not counted)."""
     return session.execute(select(func.count(func.distinct(UndeliveredAddress.case_id))).where(
-        UndeliveredAddress.resolved_at.is_(None))).scalar_one()
+        UndeliveredAddress.resolved_at.is_(None), UndeliveredAddress.role.in_(PARTY_ROLES))).scalar_one()
 
 
 def undelivered_by_case(session: Session) -> dict[int, list[str]]:
