@@ -31,8 +31,9 @@ from mailbot.store.apply import Inbound, apply, keep_command
 from mailbot.store.facts import case_facts, load_facts, raw_of_pending
 from mailbot.store.files import FileStore
 from mailbot.store.models import Case, Event, InboundMessage, OutboxMessage
+from mailbot.store.undelivered import resend
 from mailbot.workflow.commands import Command
-from mailbot.workflow.decide import capped, staff_facts
+from mailbot.workflow.decide import capped, paused, staff_facts
 from mailbot.workflow.decide import decide as decide_message
 from mailbot.workflow.envelope import Envelope, dedup_key, open_envelope
 from mailbot.workflow.limits import notice_key
@@ -104,19 +105,27 @@ class Intake:
 
     def record_payment(self, ref: str, amount: str | None, *, by: str = "cli") -> Outcome:
         """`mailbot payment REF [--amount X]`: the same decision as an admin's PAID email."""
-        now = self.clock.now()
         text = f"PAID {amount}" if amount else "PAID"
+        return self._admin_command(ref, Command("PAID", (amount,) if amount else (), "", text), by)
+
+    def set_email(self, ref: str, role: str, address: str, *, by: str = "cli") -> Outcome:
+        """`mailbot case REF --set-email ROLE ADDRESS`: the same decision as an admin's EMAIL email."""
+        text = f"EMAIL {role} {address}"
+        return self._admin_command(ref, Command("EMAIL", (role, address.lower()), f"{role} {address}", text), by)
+
+    def _admin_command(self, ref: str, command: Command, by: str) -> Outcome:
+        now = self.clock.now()
         with self.sessions() as session:
             case = case_store.by_ref(session, ref)
             if case is None:
                 raise CaseNotFound(f"no case {ref}")
             facts = case_facts(session, case, now=now)
             view = facts.by_reference
-            decision = decide_command("", (), view, Role.ADMIN, Command("PAID", (amount,) if amount else (), "", text),
-                                      self.rulebook, self.office, staff_facts(view, facts, self.rulebook, self.office, now),
+            decision = decide_command("", (), view, Role.ADMIN, command, self.rulebook, self.office,
+                                      staff_facts(view, facts, self.rulebook, self.office, now),
                                       tuple((d.sha256, d.filename) for d in view.documents if d.usable))
-            decision = capped(decision, facts.replies_today, self.office.max_replies_per_day)
-            inbound = Inbound(dedup_key=f"{by}:{ref}:{now.isoformat()}", raw=text.encode())
+            decision = paused(capped(decision, facts.replies_today, self.office.max_replies_per_day), facts)
+            inbound = Inbound(dedup_key=f"{by}:{ref}:{now.isoformat()}", raw=command.line.encode())
             outcome = self._commit(session, decision, inbound, now)
             session.commit()
             return outcome
@@ -140,6 +149,8 @@ class Intake:
         outcome = Outcome(d.disposition, case.ref if case is not None else None, d)
         if case is None and not (stranger and d.replies):
             return outcome
+        if case is not None and d.delivery is not None and d.delivery.resend:
+            resend(session, case, d.delivery, now, self.office.domain)
         for spec in d.replies:
             message_id = new_message_id(self.office.domain, *(() if stranger else (case.ref,)))
             outcome.replies.append(self.queue(session, spec, case, now, message_id, in_reply_to=inbound.message_id,

@@ -141,7 +141,7 @@ def fixed_case(language: str) -> dict[str, Any]:
         "overdue": [{"case": "SO-2026-00031", "kind": "triage", "due": "2026-11-20"}],
         "due_today": [{"case": REF, "kind": "report", "due": "2026-11-23"}],
         "failed": [{"outbox_id": 17, "case": REF, "purpose": "requestor/payment_request"}],
-        "queued": 1, "quarantine": 1, "quarantined_new": 0,
+        "queued": 1, "quarantine": 1, "quarantined_new": 0, "undelivered": 1,
         "rules_dir": "/etc/mailbot/rules", "version": "3f2a9c1e",
         "problems": ["conditions.toml:12: breast_cancer.required: unknown document type 'histology_reprot'"],
     }
@@ -159,6 +159,15 @@ _KIND_VALUES: dict[str, dict[str, Any]] = {
                             "state": "in_triage"},
     "command_not_allowed": {"sender": "maria.rossi@patient.example.net", "role": "requestor", "line": "PAID 500"},
     "triage_overdue": {"state": "in_triage"},
+    # our mail came back: the address, its role on the case, what the receiving server said
+    "address_bounced": {"address": "maria.rossi@patient.example.net", "address_role": "requestor",
+                        "purpose": "requestor/payment_request", "status": "5.1.1",
+                        "diagnostic": "550 5.1.1 user unknown", "policy": False},
+    "staff_address_bounced": {"address": "giulia.romano@example.org", "address_role": "specialist",
+                              "purpose": "specialist/new_case", "status": "5.1.1",
+                              "diagnostic": "550 5.1.1 user unknown", "policy": False},
+    "address_corrected": {"address_role": "requestor", "old": "maria.rossi@patient.example.net",
+                          "new": "maria.rossi@patient.example.com", "resent": "requestor/payment_request"},
     # about the mailbox or the outbox, not a case: sent without a case ref
     **dict.fromkeys(("login_revoked", "login_client_refused", "delivery_failed", "delivery_delayed"),
                     {"case_ref": ""}),

@@ -38,7 +38,8 @@ SENDERS = {"triage": "francesca.rinaldi@example.org", "admin": "laura.fontana@ex
 PARTIES = ("requestor", "patient")
 LINES = {"APPROVE": "APPROVE", "MISSING": "MISSING: PET-CT", "REJECT": "REJECT: out of scope", "PAID": "PAID",
          "DECLINE": "DECLINE: on leave", "CONSULT": "CONSULT: histological review", "CANCEL": "CANCEL",
-         "YES": "YES", "NO": "NO", "REPORT": "Please find my report attached."}
+         "YES": "YES", "NO": "NO", "REPORT": "Please find my report attached.",
+         "EMAIL": "EMAIL patient maria.right@example.net"}
 # The spec: who may give each command, in which state it makes sense, and where it leads
 RULE = {
     ("APPROVE", "triage"): (("in_triage",), "awaiting_payment"),
@@ -51,8 +52,9 @@ RULE = {
     ("REPORT", "specialist"): (("with_specialist",), "report_sent"),
     **{("CANCEL", party): (OPEN, "cancelled") for party in PARTIES},
     **{(answer, party): (("with_specialist",), "with_specialist") for answer in ("YES", "NO") for party in PARTIES},
+    ("EMAIL", "admin"): (STATES, None),   # a corrected address, in any state; the case stays where it is
 }
-STAFF_ONLY = ("APPROVE", "MISSING", "REJECT", "PAID", "DECLINE", "CONSULT")
+STAFF_ONLY = ("APPROVE", "MISSING", "REJECT", "PAID", "DECLINE", "CONSULT", "EMAIL")
 
 
 def expected(verb: str, role: str, state: str, proof: bool) -> tuple[str, str | None]:
@@ -63,7 +65,7 @@ def expected(verb: str, role: str, state: str, proof: bool) -> tuple[str, str | 
     rule = RULE.get((verb, role))
     if rule is None or state not in rule[0]:
         return "refused", None
-    return ("acted" if proof else "confirm"), rule[1]
+    return ("acted" if proof else "confirm"), rule[1] or state
 
 
 def combinations():
@@ -212,6 +214,8 @@ def judge(verb, role, state, proof, outcome, ref, before, after) -> list[str]:
     if what == "acted" and new["state"] != next_state:
         return [f"{label}: state {new['state']}, expected {next_state}"]
     wrong = []
+    if what == "acted" and verb == "EMAIL":
+        wrong += email_corrected(label, old, new)
     if what == "refused":
         if changed:
             wrong.append(f"{label}: refused, but changed {changed}")
@@ -228,6 +232,13 @@ def judge(verb, role, state, proof, outcome, ref, before, after) -> list[str]:
     if what == "mail" and (outcome.decision.command or alerts):
         wrong.append(f"{label}: a patient's words were taken as a command ({outcome.decision.command})")
     return wrong
+
+
+def email_corrected(label: str, old: dict, new: dict) -> list[str]:
+    """EMAIL patient ADDRESS: the patient's address is the new one, the requestor's is untouched."""
+    if new["form"].get("patient_email") != "maria.right@example.net" or new["requestor_email"] != old["requestor_email"]:
+        return [f"{label}: the patient's address was not the one corrected"]
+    return []
 
 
 def requests_to_confirm(app) -> dict[str, OutboxMessage]:
@@ -255,7 +266,7 @@ def test_every_command_role_and_state_with_and_without_proof(tmp_path, db_url):
     for (verb, role, state, proof), ref, outcome in zip(matrix, refs, outcomes):
         seen[expected(verb, role, state, proof)[0]] += 1
         wrong += judge(verb, role, state, proof, outcome, ref, before, after)
-    assert seen == {"acted": 20, "confirm": 20, "refused": 664, "mail": 192}, seen
+    assert seen == {"acted": 28, "confirm": 28, "refused": 712, "mail": 224}, seen
     assert not wrong, f"{len(wrong)} wrong:\n" + "\n".join(wrong[:40])
 
     # the address on record answers each request with CONFIRM: the command acts then
@@ -273,4 +284,6 @@ def test_every_command_role_and_state_with_and_without_proof(tmp_path, db_url):
             wrong.append(f"{verb} from {role} in {state}: confirmed, state {confirmed[ref][0]['state']}")
         if verb == "REPORT" and "requestor/report" not in confirmed[ref][2]:
             wrong.append(f"REPORT from {role} in {state}: confirmed, but no report sent")
+        if verb == "EMAIL":
+            wrong += email_corrected(f"EMAIL from {role} in {state}: confirmed", before[ref][0], confirmed[ref][0])
     assert not wrong, f"{len(wrong)} wrong:\n" + "\n".join(wrong[:40])

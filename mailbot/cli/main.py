@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     _state_option(cases)
     case = sub.add_parser("case", parents=[common], help="one case in full")
     case.add_argument("ref", help="the case reference, e.g. SO-2026-00042")
+    case.add_argument("--set-email", nargs=2, metavar=("ROLE", "ADDRESS"),
+                      help="record a corrected address for the requestor or the patient (same as an admin's "
+                           "EMAIL email); the last mail that bounced is sent to it again")
     payment = sub.add_parser("payment", parents=[common], help="record a payment (same as an admin's PAID email)")
     payment.add_argument("ref", help="the case reference, e.g. SO-2026-00042")
     payment.add_argument("--amount", help="the amount received, e.g. 518.00 (default: the amount due)")
@@ -158,6 +161,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         from mailbot.cli.views import cases_table
         print(cases_table(app, state=args.state))
         return 0
+    if args.verb == "case" and args.set_email:
+        return _set_email(app, args.ref, *args.set_email)
     if args.verb == "case":
         from mailbot.cli.views import case_detail
         text = case_detail(app, args.ref)
@@ -318,6 +323,24 @@ def _payment(app, ref: str, amount: str | None) -> int:
     print(f"payment recorded on {ref}: {decision.payment['amount']} (due {decision.payment['expected']})")
     for recipients, subject, _raw in outcome.replies:
         print(f"  queued to {', '.join(recipients)}: {subject}")
+    return 0
+
+
+def _set_email(app, ref: str, role: str, address: str) -> int:
+    from mailbot.workflow.commands import EMAIL_ROLES, parse_command
+    command = parse_command(f"EMAIL {role} {address}")
+    if command is None or role.lower() not in EMAIL_ROLES:
+        print(f"mailbot: --set-email wants a role ({', '.join(sorted(set(EMAIL_ROLES.values())))}) and an "
+              f"address, e.g. --set-email patient maria.rossi@example.org", file=sys.stderr)
+        return 2
+    outcome = app.intake.set_email(ref, command.args[0], command.args[1])
+    delivery = outcome.decision.delivery if outcome.decision else None
+    if delivery is None:
+        print(f"mailbot: address not changed on {ref}; see `mailbot case {ref}`", file=sys.stderr)
+        return 1
+    print(f"{ref}: {command.args[0]} address is now {command.args[1]}")
+    if delivery.resend:
+        print("  the last mail that bounced is queued to it again; `mailbot once` or the daemon sends it")
     return 0
 
 

@@ -8,7 +8,8 @@ a missing or old database is reported, not created or migrated.
 Healthy means mail can come in and go out and nothing waits for an admin's hand: degraded when
 the mailbox or SMTP server cannot be used, the schema is not this version's, outgoing mail was
 refused for good, an OAuth grant was revoked, or the rule files do not load. Deadlines, the
-oldest waiting message and the last cycle are shown, not judged: they are the office's work.
+oldest waiting message, the cases whose requestor or patient address bounced (the admins were
+told, and correct it per case) and the last cycle are shown, not judged: they are the office's work.
 
 The counts come from store/overview.py, which the admins' daily digest also mails.
 """
@@ -68,6 +69,9 @@ class Status:
             lines.append(f"  deadlines {len(f.due_today)} due today, {len(f.overdue)} overdue"
                          + "".join(f"\n            OVERDUE {d.case} {d.kind} (due {d.due})" for d in f.overdue)
                          + "".join(f"\n            today   {d.case} {d.kind} (due {d.due})" for d in f.due_today))
+            if f.cases_with_undelivered:
+                lines.append(f"  bounced   {f.cases_with_undelivered} case(s) with an address that bounced for good, "
+                             "not corrected yet (mailbot cases; mailbot case REF --set-email ROLE ADDRESS)")
             lines.append(f"  last good cycle: {f.last_cycle or 'none recorded'}")
         return "\n".join(lines)
 

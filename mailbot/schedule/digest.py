@@ -90,7 +90,7 @@ def _context(app, facts: OfficeFacts, since: datetime, now: datetime, quarantine
             "by_state": [{"state": s, "count": n} for s, n in facts.cases_by_state.items()],
             "open_total": open_total,
             "due_today": [_shown(d) for d in facts.due_today], "overdue": [_shown(d) for d in facts.overdue],
-            "failed": facts.failed_mail, "queued": facts.outbox_queued,
+            "failed": facts.failed_mail, "queued": facts.outbox_queued, "undelivered": facts.cases_with_undelivered,
             "quarantine": -1 if quarantine is None else quarantine, "quarantined_new": quarantined_new}
 
 

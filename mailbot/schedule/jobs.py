@@ -18,6 +18,8 @@ from mailbot.schedule.policy import case_times, policy_of  # noqa: F401  (also i
 from mailbot.schedule.retention import RetentionPolicy, retention_action
 from mailbot.store.purge import delete_unreferenced_files, purge_case, scrub_database, sweep_orphan_files
 from mailbot.store import cases as case_store
+from mailbot.store.undelivered import paused_addresses
+from mailbot.workflow.bounces import split_paused
 from mailbot.mailbox import open_mailbox
 from mailbot.outbox.ids import new_message_id
 from mailbot.store.models import Case, Event, InboundMessage, MailboxForget, OutboxMessage, Reminder
@@ -63,6 +65,11 @@ def run_deadlines(app) -> JobReport:
                     specs = reminder_specs(key, view, list(case.findings or []), app.rulebook, app.intake.office,
                                            due=due, delete_on=delete_on, amount=case.amount_due or "")
                     last = _last_sent_to(session, case_id, view.requestor_email)
+                    specs, withheld = split_paused(specs, paused_addresses(session, case_id))
+                    for spec, addresses in withheld:
+                        session.add(Event(case_id=case_id, at=now, kind="reply_withheld",
+                                          detail={"purpose": spec.purpose, "to": addresses,
+                                                  "why": "address undeliverable", "key": key}))
                     for spec in specs:
                         app.intake.queue(session, spec, case, now, new_message_id(app.config.office.domain, case.ref),
                                          in_reply_to=last)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.store import cases as case_store
 from mailbot.store.files import FileStore
+from mailbot.store.undelivered import apply_delivery
 from mailbot.store.models import Case, Document, Event, InboundMessage, Payment, PendingCommandRecord
 from mailbot.workflow.model import Decision
 
@@ -67,6 +68,8 @@ def apply(session: Session, files: FileStore, d: Decision, inbound: Inbound, now
             PendingCommandRecord.message_id == request_id, PendingCommandRecord.status == "pending")
             .values(status=status, resolved_at=now).execution_options(synchronize_session=False))
     session.flush()
+    if d.delivery is not None:
+        apply_delivery(session, case, d.delivery, now)
     return case, row
 
 

@@ -175,6 +175,26 @@ class DeliveryAlert(Base):
     at: Mapped[datetime]
 
 
+class UndeliveredAddress(Base):
+    """An address of a case that bounced for good: automatic mail to it is paused for that case
+    until an admin records a corrected address (`resolved_at` then set). The row keeps the
+    bounced mail's Message-ID (to resend it), the status code and the remote server's words,
+    never the bounce's body."""
+
+    __tablename__ = "undelivered_addresses"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    address: Mapped[str] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(32))             # requestor, patient, triage, specialist, ...
+    status: Mapped[str] = mapped_column(String(16), default="")   # "5.1.1"
+    diagnostic: Mapped[str] = mapped_column(Text, default="")
+    message_id: Mapped[str] = mapped_column(String(255), default="")   # our mail that bounced
+    purpose: Mapped[str] = mapped_column(String(64), default="")
+    at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str] = mapped_column(String(320), default="")   # admin address, or "cli"
+
+
 class Payment(Base):
     __tablename__ = "payments"
     id: Mapped[int] = mapped_column(primary_key=True)

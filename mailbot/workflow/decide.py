@@ -14,6 +14,7 @@ import dataclasses
 from datetime import datetime
 
 from mailbot.rulebook.models import Rulebook
+from mailbot.workflow.bounces import decide_bounce, withheld
 from mailbot.workflow.effects import StaffFacts
 from mailbot.workflow.envelope import Envelope
 from mailbot.workflow.intake import decide as decide_intake
@@ -54,7 +55,8 @@ def staff_facts(case: CaseView, facts: Facts, rulebook: Rulebook, office: Office
         member = next((m for m in rulebook.staff.specialists if str(m.email).lower() == previous), None)
         same = member is not None and facts.specialist_loads.get(previous, 0) < member.max_open_cases
     return StaffFacts(now=now, open_cases=facts.specialist_loads, report_due=office.report_due(now),
-                      previous_specialist=previous, is_update_same_specialist=same)
+                      previous_specialist=previous, is_update_same_specialist=same,
+                      undelivered=facts.undelivered.get(case.ref, ()))
 
 
 def report_documents(role: str, attachments) -> tuple[tuple[str, str], ...]:
@@ -67,6 +69,11 @@ def report_documents(role: str, attachments) -> tuple[tuple[str, str], ...]:
 
 
 def decide(envelope: Envelope, facts: Facts, rulebook: Rulebook, office: Office, now: datetime) -> Decision:
+    if facts.bounced_case is not None:   # a bounce of our own mail: filed on its case, never answered
+        bounce = decide_bounce(envelope, facts, rulebook, office,
+                               staff_facts(facts.bounced_case, facts, rulebook, office, now))
+        if bounce is not None:   # its notices bounded like any other (one per address and state)
+            return paused(staff_bounded(bounce, facts, office.max_replies_per_day), facts)
     msg, attachments = envelope.message, envelope.attachments
     route = route_of(envelope, facts, rulebook, now)
     case = route.case
@@ -92,8 +99,8 @@ def decide(envelope: Envelope, facts: Facts, rulebook: Rulebook, office: Office,
                                  report_due_if_restarted=restart, body_form=envelope.body_form, now=now)
         if route.how == "resend" and decision.disposition == Disposition.FILED:
             decision = resend(decision, already=case.ref in facts.acknowledged_resends)
-    return staff_bounded(capped(decision, facts.replies_today, office.max_replies_per_day), facts,
-                         office.max_replies_per_day)
+    return paused(staff_bounded(capped(decision, facts.replies_today, office.max_replies_per_day), facts,
+                                office.max_replies_per_day), facts)
 
 
 def resend(decision: Decision, *, already: bool) -> Decision:
@@ -162,6 +169,12 @@ def confirmation(envelope: Envelope, facts: Facts, case: CaseView, role: Role, r
             resolves=(pending.request_id, "expired") if pending.status == "pending" else None)
     event = ("command_confirmed", {"verb": pending.verb, "by": pending.address})
     return dataclasses.replace(decision, events=(event, *decision.events), resolves=(pending.request_id, "confirmed"))
+
+
+def paused(decision: Decision, facts: Facts) -> Decision:
+    """Replies to the case's undeliverable addresses withheld (workflow/bounces.py)."""
+    stopped = facts.undelivered.get(decision.case_ref or "", ())
+    return withheld(decision, tuple(u.address for u in stopped))
 
 
 def capped(decision: Decision, sent_today: dict[str, int], cap: int) -> Decision:

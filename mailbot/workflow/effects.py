@@ -16,7 +16,7 @@ from mailbot.rulebook.models import Rulebook, StaffMember
 from mailbot.workflow.assignment import choose_specialist
 from mailbot.workflow.commands import Command
 from mailbot.workflow.context import admin_notices, case_context, find_staff, staff_language
-from mailbot.workflow.model import CaseView, Office, ReplySpec
+from mailbot.workflow.model import CaseView, DeliveryPatch, Office, ReplySpec, Undelivered
 from mailbot.workflow.pricing import money, quote
 from mailbot.workflow.transitions import ENGINE_TEMPLATES, State, Transition
 
@@ -30,6 +30,7 @@ class StaffFacts:
     report_due: datetime | None = None      # 5 working days from now (for routing)
     previous_specialist: str | None = None  # for an update: who wrote the earlier report
     is_update_same_specialist: bool = False
+    undelivered: tuple[Undelivered, ...] = ()   # the case's addresses paused after a bounce
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class Builder:
         self.intake: IntakeData | None = None
         self.report_documents: tuple[tuple[str, str], ...] = ()
         self.case_documents: tuple[tuple[str, str], ...] = ()
+        self.delivery: DeliveryPatch | None = None
 
     def ctx(self, language: str, **extra) -> dict[str, Any]:
         """The case as a template shows it, in the state this decision leaves it in."""
@@ -194,6 +196,36 @@ def document_lines(b: Builder, documents: tuple[tuple[str, str], ...], language:
             for sha, name in documents]
 
 
+def specialist_unreachable(b: Builder) -> None:
+    """Mail to the case's specialist bounced for good: they count as having declined it."""
+    declined = tuple(dict.fromkeys((*b.case.declined_by, b.sender.lower())))
+    b.updates["declined_by"] = list(declined)
+    b.events.append(("specialist_unreachable", {"specialist": b.sender}))
+
+
+def set_email(b: Builder) -> None:
+    """`EMAIL <role> <address>`: the requestor's or patient's address corrected (the other field too
+    where it held the same address); the last mail that bounced to the old one goes to the new one."""
+    role, address = b.command.args
+    case = b.case
+    requestor_is_patient = case.form.get("requestor_role", "patient") == "patient"
+    old = case.requestor_email.lower() if role == "requestor" else (
+        case.patient_email or (case.requestor_email.lower() if requestor_is_patient else ""))
+    if role == "requestor" or (old and case.requestor_email.lower() == old):
+        b.updates["requestor_email"] = address
+    if role == "patient" or (old and case.patient_email == old):
+        b.updates["form"] = {**case.form, "patient_email": address}
+    failed = [u for u in b.facts.undelivered if u.address in (old, address)]
+    last = failed[-1] if failed else None
+    b.delivery = DeliveryPatch(resume=tuple(dict.fromkeys(u.address for u in failed)),
+                               resend=((last.message_id, address),) if last and last.message_id else (),
+                               by=b.sender or "cli")
+    b.events.append(("address_corrected", {"role": role, "old": old, "new": address,
+                                           "resend": last.message_id if last else ""}))
+    b.alert("address_corrected", address_role=role, old=old, new=address, line=f"{role} {address}",
+            resent=last.purpose if last else "")
+
+
 def propose_extra(b: Builder) -> None:
     extras = b.rulebook.pricing.extras
     item = extra_for(b.command.text, b.rulebook)
@@ -319,5 +351,5 @@ def say_closed(b: Builder) -> None:
 
 EFFECTS: dict[str, Callable[[Builder], None]] = {f.__name__: f for f in (
     approve, triage_missing, specialist_missing, reject, record_payment, decline, route_to_specialist,
-    propose_extra, answer_extra, cancel, deliver_report, acknowledge_complete, send_to_triage,
-    ask_for_documents, acknowledge, forward_to_specialist, say_closed)}
+    propose_extra, answer_extra, cancel, deliver_report, specialist_unreachable, set_email, acknowledge_complete,
+    send_to_triage, ask_for_documents, acknowledge, forward_to_specialist, say_closed)}

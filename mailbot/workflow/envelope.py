@@ -12,6 +12,7 @@ from mailbot.checks.automatic import automatic_reason
 from mailbot.documents.assess import AssessedAttachment, assess
 from mailbot.documents.forms import fields_from_body
 from mailbot.parse import ParsedMessage, parse_message, sha256
+from mailbot.parse.dsn import DeliveryReport, read_report
 from mailbot.rulebook.models import Rulebook
 from mailbot.workflow.model import Office
 from mailbot.workflow.routing import find_refs
@@ -27,6 +28,7 @@ class Envelope:
     automatic: str | None                          # why no person wrote it, or None
     refs: tuple[str, ...]                          # case refs in the subject, then the body
     bounced_refs: tuple[str, ...] = ()             # refs of our own Message-IDs quoted in a bounce
+    report: DeliveryReport | None = None           # a delivery-status notification, read
     authenticated: bool = False                    # our receiving server passed the From domain
 
     @property
@@ -57,14 +59,15 @@ def open_envelope(raw: bytes, rulebook: Rulebook, office: Office) -> Envelope:
         seen.add(att.sha256)
         attachments.append(assess(att, rulebook, max_bytes=office.max_attachment_bytes, known_hashes=frozenset()))
     refs = tuple(dict.fromkeys(find_refs(msg.subject, office.case_prefix) + find_refs(msg.text, office.case_prefix)))
-    bounced = ()
-    if automatic:   # a bounce quotes the Message-ID of what we sent
+    bounced, report = (), None
+    if automatic:
+        report = read_report(raw)   # a bounce quotes the Message-ID of what we sent
         sent_id = re.compile(rf"<({re.escape(office.case_prefix)}-\d{{4}}-\d{{5}})\.[^<>@\s]+@{re.escape(office.domain)}>",
                              re.I)
         bounced = tuple(sent_id.findall(raw.decode("latin-1")))
     return Envelope(raw=raw, message=msg, dedup_key=dedup_key(msg, raw), attachments=tuple(attachments),
                     body_form=fields_from_body(msg.text), automatic=automatic, refs=refs, bounced_refs=bounced,
-                    authenticated=sender_authenticated(msg, office.authserv_id))
+                    report=report, authenticated=sender_authenticated(msg, office.authserv_id))
 
 
 __all__ = ["Envelope", "dedup_key", "open_envelope", "sha256"]

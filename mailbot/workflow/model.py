@@ -140,6 +140,38 @@ class CasePatch:
 
 
 @dataclass(frozen=True)
+class SentMail:
+    """One message of ours, as the outbox keeps it (the one a bounce names)."""
+
+    message_id: str
+    case_ref: str | None
+    recipients: tuple[str, ...]
+    purpose: str
+
+
+@dataclass(frozen=True)
+class Undelivered:
+    """An address of a case that bounced for good: automatic mail to it is paused for the case."""
+
+    address: str
+    role: str                 # its role on the case when it bounced (requestor, patient, specialist...)
+    status: str = ""          # "5.1.1"
+    diagnostic: str = ""      # the remote server's words, one line
+    message_id: str = ""      # our mail that bounced (the one a corrected address gets again)
+    purpose: str = ""
+
+
+@dataclass(frozen=True)
+class DeliveryPatch:
+    """What a decision changes about the case's undeliverable addresses."""
+
+    pause: tuple[Undelivered, ...] = ()            # newly undeliverable: no automatic mail to them
+    resume: tuple[str, ...] = ()                   # no longer paused (an admin corrected them)
+    resend: tuple[tuple[str, str], ...] = ()       # (Message-ID of our mail that failed, address now)
+    by: str = ""                                   # who corrected them (admin address or "cli")
+
+
+@dataclass(frozen=True)
 class PendingCommand:
     """A command that waits for its confirmation: the mail asking for it has `request_id`."""
 
@@ -165,6 +197,9 @@ class Facts:
     specialist_loads: dict[str, int] = field(default_factory=dict)   # specialist -> cases with_specialist
     replies_today: dict[str, int] = field(default_factory=dict)      # address -> automatic replies, 24 h
     next_ref: str = ""                          # the ref a new case would get
+    bounced: SentMail | None = None             # our mail a delivery report names
+    bounced_case: CaseView | None = None        # the case that mail belongs to
+    undelivered: dict[str, tuple[Undelivered, ...]] = field(default_factory=dict)  # paused, by case ref
     threaded: frozenset[str] = frozenset()      # refs of cases whose mail to the sender this one answers
     pending: PendingCommand | None = None       # the command whose confirmation request this one answers
     awaiting: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)  # ref -> (address, line)
@@ -200,11 +235,14 @@ class Decision:
     payment: dict[str, Any] | None = None   # a payment to record: amount, by, expected
     command: str = ""                  # the command acted on (or refused), for the timeline
     filed: tuple[str, ...] = ()        # digests of the attachments that become case documents
+    delivery: DeliveryPatch | None = None   # addresses paused or corrected, mail to send again
     confirmation: dict[str, Any] | None = None   # a command to keep until confirmed: verb, line, role, ...
     resolves: tuple[str, str] | None = None      # (request Message-ID, confirmed | expired)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(replace(self, patch=CasePatch()))
         data["patch"] = self.patch.as_dict()
+        if self.delivery is None:
+            data.pop("delivery")
         data["findings"] = [f.as_dict() for f in self.findings]
         return data

@@ -80,7 +80,8 @@ def decide_command(sender: str, attachments: tuple[AssessedAttachment, ...], cas
         return _decision(b, attachments, f"refused in {case.state}: {verb}", acted=False)
     b.case_documents, b.report_documents = case_documents, report_documents
     perform(b, found, facts.now)
-    if not proof.how and (b.updates or b.state != case.state or b.replies or b.payment is not None):
+    if not proof.how and (b.updates or b.state != case.state or b.replies or b.payment is not None
+                          or b.delivery is not None):
         fresh = Builder(case, role, sender, rulebook, office, first_event=first, facts=facts, command=b.command)
         return _ask_to_confirm(fresh, attachments, verb, "" if verb == Verb.REPORT else line, proof, report_documents)
     return _decision(b, attachments, str(verb), acted=True)   # with proof, or one that changes nothing
@@ -144,4 +145,5 @@ def _decision(b: Builder, attachments: tuple[AssessedAttachment, ...], command: 
         state_before=case.state, state_after=b.state, language=case.language, form=dict(case.form),
         consent=dict(case.consent), condition_id=case.condition_id, attachments=attachments, findings=(),
         replies=tuple(b.replies), events=tuple(b.events), patch=patch, payment=b.payment, command=command,
-        filed=tuple(a.sha256 for a in attachments if not a.duplicate) if acted else ())
+        filed=tuple(a.sha256 for a in attachments if not a.duplicate) if acted else (),
+        delivery=b.delivery if acted else None)

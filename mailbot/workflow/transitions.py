@@ -8,7 +8,8 @@ does something new, and its templates (checked to exist for every language at st
 
 Verbs are the staff and requestor commands, plus three events of ordinary mail from the case's
 parties: COMPLETE (the documents are now complete), INCOMPLETE (still missing some) and WRITE
-(any other message). NEW is the state of a case that does not exist yet; it is never stored.
+(any other message), and one of a bounce: UNDELIVERABLE (mail to a staff member bounced for good).
+NEW is the state of a case that does not exist yet; it is never stored.
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ class Verb(StrEnum):
     COMPLETE = "COMPLETE"    # ordinary mail after which nothing required is missing
     INCOMPLETE = "INCOMPLETE"
     WRITE = "WRITE"          # ordinary mail on a case past the documents stage
+    EMAIL = "EMAIL"          # an admin records a corrected address for the requestor or the patient
+    UNDELIVERABLE = "UNDELIVERABLE"   # mail to this staff member bounced for good
 
 
 OPEN_STATES = (State.AWAITING_DOCUMENTS, State.IN_TRIAGE, State.AWAITING_PAYMENT, State.WITH_SPECIALIST)
@@ -102,7 +105,11 @@ def _rows() -> dict[tuple[State, Verb, Role], Transition]:
         (S.WITH_SPECIALIST, V.REPORT, R.SPECIALIST): Transition(S.REPORT_SENT, ("deliver_report",),
                                                                 ("requestor/report", admins),
                                                                 ("report_sent_at", "closed_at")),
+        (S.WITH_SPECIALIST, V.UNDELIVERABLE, R.SPECIALIST): Transition(
+            None, ("specialist_unreachable", "route_to_specialist"), ("specialist/new_case", admins)),
     }
+    for state in (*OPEN_STATES, *CLOSED_STATES):
+        rows[(state, V.EMAIL, R.ADMIN)] = Transition(None, ("set_email",), (admins,))
     for role in PARTIES:
         rows[(S.AWAITING_DOCUMENTS, V.COMPLETE, role)] = complete
         rows[(S.AWAITING_DOCUMENTS, V.INCOMPLETE, role)] = asked
