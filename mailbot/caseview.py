@@ -67,7 +67,8 @@ def case_detail(app, ref: str) -> str | None:
         for d in case.documents:
             verdict = d.problem or ("badly named" + (f" (suggest {d.suggestion})" if d.suggestion else "")
                                     if not d.name_ok else "ok")
-            out.append(f"  - {d.filename}  [{d.kind}, {d.pages} p., {', '.join(d.doc_types) or 'unclassified'}] {verdict}")
+            where = "".join(f", inside {c}" for c in d.inside or ())
+            out.append(f"  - {d.filename}{where}  [{d.kind}, {d.pages} p., {', '.join(d.doc_types) or 'unclassified'}] {verdict}")
             if d.detail:   # what inspection noticed: active content (JavaScript...), no text layer, limits
                 out.append(f"      {d.detail}")
         if not case.documents:

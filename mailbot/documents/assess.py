@@ -32,6 +32,7 @@ class AssessedAttachment:
     detail: str = ""
     duplicate: bool = False      # the case already has this exact file
     active_content: tuple[str, ...] = ()  # a warning for the staff, not a problem: still usable
+    inside: tuple[str, ...] = ()  # the containers it came out of, innermost first ("records.zip",)
 
     @property
     def usable(self) -> bool:
@@ -66,5 +67,14 @@ def assess(att: Attachment, rulebook: Rulebook, *, max_bytes: int, known_hashes:
         has_text=ins.has_text, problem=problem, doc_types=tuple(doc_types), name_ok=name_ok,
         name_reason=reason, suggestion=suggestion, form_fields=form_fields,
         consent_fields=consent_fields, detail=ins.detail, duplicate=digest in known_hashes,
-        active_content=ins.active_content,
+        active_content=ins.active_content, inside=att.inside,
     )
+
+
+def assess_container(att: Attachment, kind: str, problem: str, detail: str) -> AssessedAttachment:
+    """A container (ZIP, TNEF, .msg) shown as itself: it could not be unpacked (`problem` says
+    why), or nothing inside it could be used ("container_unusable")."""
+    return AssessedAttachment(
+        filename=att.filename, sha256=att.sha256, size=len(att.data), kind=kind, pages=0, has_text=False,
+        problem=problem, doc_types=(), name_ok=True, name_reason=None, suggestion=None, form_fields={},
+        consent_fields={}, detail=detail, inside=att.inside)

@@ -15,7 +15,7 @@ from mailbot.store.models import Case, Document, Event, InboundMessage, Payment
 from mailbot.workflow.model import Decision
 
 DOCUMENT_COPY = ("inbound_id", "filename", "sha256", "size", "kind", "doc_types", "pages", "has_text", "problem",
-                 "name_ok", "name_reason", "suggestion", "detail", "received_at")
+                 "name_ok", "name_reason", "suggestion", "detail", "received_at", "inside")
 
 
 @dataclass(frozen=True)
@@ -91,4 +91,4 @@ def _file_documents(session: Session, files: FileStore, d: Decision, inbound: In
             case_id=case.id, inbound_id=row.id, filename=a.filename[:255], sha256=a.sha256, size=a.size,
             kind=a.kind, doc_types=list(a.doc_types), pages=a.pages, has_text=a.has_text, problem=a.problem,
             name_ok=a.name_ok, name_reason=a.name_reason, suggestion=a.suggestion, detail=a.detail[:500],
-            received_at=now))
+            received_at=now, inside=[name[:255] for name in a.inside]))

@@ -108,6 +108,7 @@ class Document(Base):
     suggestion: Mapped[str | None] = mapped_column(String(255))
     detail: Mapped[str] = mapped_column(Text, default="")
     received_at: Mapped[datetime]
+    inside: Mapped[list[Any]] = mapped_column(default=list)   # containers it was unpacked from, innermost first
 
     case: Mapped[Case] = relationship(back_populates="documents")
 

@@ -28,16 +28,23 @@ from mailbot.workflow.transitions import STAFF_ROLES, TABLE, Disposition, Role, 
 def file_findings(attachments: tuple[AssessedAttachment, ...]) -> list[Finding]:
     out: list[Finding] = []
     for a in attachments:
+        where = _where(a.inside)
         if a.duplicate:
-            out.append(Finding("file_duplicate", a.filename))
+            out.append(Finding("file_duplicate", a.filename, where))
         elif a.problem is not None:
-            out.append(Finding("file_problem", a.filename, {"problem": a.problem, "kind": a.kind}))
+            out.append(Finding("file_problem", a.filename, {"problem": a.problem, "kind": a.kind, **where}))
         elif not a.name_ok:
             out.append(Finding("file_badly_named", a.filename, {
-                "reason": a.name_reason, "suggestion": a.suggestion, "types": list(a.doc_types)}))
+                "reason": a.name_reason, "suggestion": a.suggestion, "types": list(a.doc_types), **where}))
         elif not a.doc_types:
-            out.append(Finding("file_unrecognised", a.filename))
+            out.append(Finding("file_unrecognised", a.filename, where))
     return out
+
+
+def _where(inside: tuple[str, ...]) -> dict[str, list[str]]:
+    """Where an unpacked file came from, for replies ("histology.pdf, inside records.zip"); nothing
+    for a file attached directly."""
+    return {"inside": list(inside)} if inside else {}
 
 
 def warning_findings(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...]) -> list[Finding]:
@@ -116,7 +123,8 @@ def _intake(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], rou
     language = form.get("language") if form.get("language") in office.languages else (
         base.language if base else guessed if guessed in office.languages else office.default_language)
     stored = tuple(base.documents) if base else ()
-    new_docs = tuple(StoredDocument(a.filename, a.sha256, a.doc_types, a.usable, _problem_note(a), a.active_content)
+    new_docs = tuple(StoredDocument(a.filename, a.sha256, a.doc_types, a.usable, _problem_note(a), a.active_content,
+                                    a.inside)
                      for a in attachments if not a.duplicate)
     condition_id, requirements = check_completeness(
         form=form, consent=consent, rulebook=rulebook,
@@ -169,7 +177,7 @@ def _intake_data(msg: ParsedMessage, case: CaseView | None, form: dict[str, str]
                  "unreadable_parts": list(msg.unreadable_parts)},
         triage_context=lambda lang: {**context(lang), "unreadable_parts": list(msg.unreadable_parts),
                                      "documents": [_doc_line(d, lang, rulebook) for d in all_docs if d.usable],
-                                     "unusable": [{"filename": d.filename, "problem": d.problem}
+                                     "unusable": [{"filename": d.filename, "problem": d.problem, **_where(d.inside)}
                                                   for d in all_docs if not d.usable]},
         usable_documents=tuple((d.sha256, d.filename) for d in all_docs if d.usable),
         fresh_documents=tuple((d.sha256, d.filename) for d in new_docs if d.usable),
@@ -212,7 +220,7 @@ def _problem_note(a: AssessedAttachment) -> str:
 
 def _doc_line(d: StoredDocument, language: str, rulebook: Rulebook) -> dict[str, Any]:
     return {"filename": d.filename, "types": [rulebook.title(t, language) for t in d.doc_types[:1]],
-            "active_content": list(d.active_content)}
+            "active_content": list(d.active_content), **_where(d.inside)}
 
 
 def _context(form: dict[str, str], language: str, rulebook: Rulebook, office: Office, route: Route,
@@ -253,8 +261,8 @@ def _context(form: dict[str, str], language: str, rulebook: Rulebook, office: Of
             entry["types"] = [rulebook.title(t, language) for t in f.detail.get("types", [])]
         files.append(entry)
     condition = rulebook.conditions.get(condition_id) if condition_id else None
-    received = [{"filename": a.filename, "types": [rulebook.title(t, language) for t in a.doc_types[:1]]}
-                for a in attachments if a.usable]
+    received = [{"filename": a.filename, "types": [rulebook.title(t, language) for t in a.doc_types[:1]],
+                 **_where(a.inside)} for a in attachments if a.usable]
     return {
         "office_name": office.name, "office_address": office.address,
         "requestor_name": requestor_name(form),

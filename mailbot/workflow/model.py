@@ -51,6 +51,7 @@ class StoredDocument:
     usable: bool
     problem: str = ""   # why it is not usable, for the staff's view
     active_content: tuple[str, ...] = ()   # JavaScript, OpenAction... (documents.inspect.ACTIVE_KINDS)
+    inside: tuple[str, ...] = ()           # the containers it was unpacked from, innermost first
 
 
 @dataclass(frozen=True)
@@ -180,4 +181,7 @@ class Decision:
         data = asdict(replace(self, patch=CasePatch()))
         data["patch"] = self.patch.as_dict()
         data["findings"] = [f.as_dict() for f in self.findings]
+        for attachment in data["attachments"]:   # only unpacked members say where they came from
+            if not attachment["inside"]:
+                del attachment["inside"]
         return data

@@ -1,0 +1,28 @@
+"""add documents.inside: the containers (ZIP, winmail.dat, Outlook .msg) a document was unpacked
+from, innermost first; an empty list for a file attached directly (every existing row).
+
+Revision ID: 0008
+Revises: 0003
+Created: 2026-12-01 02:50:00
+"""
+
+from __future__ import annotations
+
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0008'
+down_revision = '0003'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('documents') as batch_op:
+        batch_op.add_column(sa.Column('inside', sa.JSON(), nullable=False, server_default='[]'))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('documents') as batch_op:
+        batch_op.drop_column('inside')
