@@ -15,7 +15,8 @@ from mailbot.store.models import Case, Document, Event, InboundMessage, Payment
 from mailbot.workflow.model import Decision
 
 DOCUMENT_COPY = ("inbound_id", "filename", "sha256", "size", "kind", "doc_types", "pages", "has_text", "problem",
-                 "name_ok", "name_reason", "suggestion", "detail", "received_at", "inside")
+                 "name_ok", "name_reason", "suggestion", "detail", "received_at", "inside",
+                 "searchable_sha256")
 
 
 @dataclass(frozen=True)

@@ -109,6 +109,9 @@ class Document(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
     received_at: Mapped[datetime]
     inside: Mapped[list[Any]] = mapped_column(default=list)   # containers it was unpacked from, innermost first
+    # A photo turned into a PDF, or a scan given a text layer by OCR: what the staff receive (the
+    # original, `sha256`, is kept too). None: the document is sent as it came.
+    searchable_sha256: Mapped[str | None] = mapped_column(String(64))
 
     case: Mapped[Case] = relationship(back_populates="documents")
 

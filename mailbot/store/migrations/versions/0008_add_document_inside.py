@@ -1,5 +1,7 @@
 """add documents.inside: the containers (ZIP, winmail.dat, Outlook .msg) a document was unpacked
-from, innermost first; an empty list for a file attached directly (every existing row).
+from, innermost first; an empty list for a file attached directly (every existing row). And
+documents.searchable_sha256: the PDF made from a photo, or a scan with an OCR text layer, that the
+staff receive instead of the original (NULL: the document goes as it came).
 
 Revision ID: 0008
 Revises: 0003
@@ -21,8 +23,10 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('documents') as batch_op:
         batch_op.add_column(sa.Column('inside', sa.JSON(), nullable=False, server_default='[]'))
+        batch_op.add_column(sa.Column('searchable_sha256', sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('documents') as batch_op:
+        batch_op.drop_column('searchable_sha256')
         batch_op.drop_column('inside')
