@@ -21,6 +21,7 @@ from mailbot.resources import default_rules_dir
 from mailbot.rulebook.load import load_rulebook
 from mailbot.store.models import Case, Document
 from mailbot.workflow.envelope import assess_all
+from ocr_support import tesseract  # noqa: F401  (fixture)
 from office import Office, attachment_names, patient_mail, plain_text
 from pdf_factory import (CT_REPORT, HISTOLOGY_BREAST, MAMMOGRAPHY_REPORT, ONCOLOGIST_LETTER, filled_request_form,
                          text_pdf)
@@ -141,8 +142,8 @@ def test_the_corpus_winmail_dat_is_unpacked(shared_corpus):
     shown, _ = assess_all(message.attachments, RULES, 25 * MB)
     by_name = {(a.filename, a.inside): a for a in shown}
     photo = by_name[("kitten-playing-with-a-christmas-tree.jpg", ("winmail.dat",))]
-    assert photo.kind == "jpeg"
-    assert by_name[("winmail.dat", ())].problem == "container_unusable"
+    assert photo.kind == "jpeg" and photo.usable     # without OCR a photo is taken as a PDF made of it
+    assert ("winmail.dat", ()) not in by_name        # so the container yielded something usable
     # a winmail.dat that only carries the text of a rich-text email is not an attachment at all
     message = parse_message((shared_corpus / "emails" / "mimekit__tnef__ukr.eml").read_bytes())
     assert assess_all(message.attachments, RULES, 25 * MB)[0] == ()
@@ -235,7 +236,7 @@ def test_an_italian_reply_says_where_a_file_came_from(office):
     assert "istologico.zip, all'interno di referti.zip: questo archivio è protetto da password" in text
 
 
-def test_the_corpus_winmail_dat_mail_is_answered_about_its_members(office, shared_corpus):
+def test_the_corpus_winmail_dat_mail_is_answered_about_its_members(office, shared_corpus, tesseract):
     raw = (shared_corpus / "emails" / "mimekit__tnef__rich-text.eml").read_bytes()
     message = email.message_from_bytes(raw, policy=policy.compat32)
     del message["From"]
@@ -244,7 +245,8 @@ def test_the_corpus_winmail_dat_mail_is_answered_about_its_members(office, share
     assert office.once() == 0
     (reply,) = office.new_replies()
     text = " ".join(plain_text(reply).split())
-    assert "kitten-playing-with-a-christmas-tree.jpg, inside winmail.dat:" in text
+    # a photo of a kitten, not of a page: OCR reads nothing in it
+    assert "kitten-playing-with-a-christmas-tree.jpg, inside winmail.dat: we could not read this photo" in text
     assert "winmail.dat: we opened it, but found no document in it that we could use" in text
     assert "winmail.dat: the file is unknown" not in text
 

@@ -88,8 +88,10 @@ def _file_documents(session: Session, files: FileStore, d: Decision, inbound: In
         if a.sha256 not in wanted:
             continue
         files.put(inbound.files[a.sha256])   # content-addressed; stored before the commit that refers to it
+        if a.searchable_sha256:              # the PDF made of a photo or a scan: the staff's copy
+            files.put(inbound.files[a.searchable_sha256])
         session.add(Document(
             case_id=case.id, inbound_id=row.id, filename=a.filename[:255], sha256=a.sha256, size=a.size,
             kind=a.kind, doc_types=list(a.doc_types), pages=a.pages, has_text=a.has_text, problem=a.problem,
             name_ok=a.name_ok, name_reason=a.name_reason, suggestion=a.suggestion, detail=a.detail[:500],
-            received_at=now, inside=[name[:255] for name in a.inside]))
+            received_at=now, inside=[name[:255] for name in a.inside], searchable_sha256=a.searchable_sha256))

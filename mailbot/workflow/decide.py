@@ -74,7 +74,7 @@ def decide(envelope: Envelope, facts: Facts, rulebook: Rulebook, office: Office,
         authenticated = not office.require_authenticated_staff or sender_authenticated(msg, office.authserv_id)
         decision = decide_command(msg.from_addr, attachments, case, role, read_command(msg.text, role), rulebook,
                                   office, staff_facts(case, facts, rulebook, office, now),
-                                  tuple((d.sha256, d.filename) for d in case.documents if d.usable),
+                                  tuple(d.sent_as for d in case.documents if d.usable),
                                   report_documents(role, attachments), authenticated=authenticated)
     if decision is None:
         restart = office.report_due(now) if case is not None and case.state == State.WITH_SPECIALIST else None

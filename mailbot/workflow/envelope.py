@@ -13,9 +13,10 @@ import re
 from dataclasses import dataclass
 
 from mailbot.checks.automatic import automatic_reason
-from mailbot.documents.assess import AssessedAttachment, assess, assess_container
+from mailbot.documents.assess import AssessedAttachment, assess_container, assess_file, pdf_name
 from mailbot.documents.containers import Item, Limits, unpack
 from mailbot.documents.inspect import sniff_kind
+from mailbot.documents.photos import Ocr
 from mailbot.documents.forms import fields_from_body
 from mailbot.parse import Attachment, ParsedMessage, parse_message, sha256
 from mailbot.rulebook.models import Rulebook
@@ -33,7 +34,7 @@ class Envelope:
     automatic: str | None                          # why no person wrote it, or None
     refs: tuple[str, ...]                          # case refs in the subject, then the body
     bounced_refs: tuple[str, ...] = ()             # refs of our own Message-IDs quoted in a bounce
-    members: tuple[Attachment, ...] = ()           # files unpacked from containers
+    members: tuple[Attachment, ...] = ()           # files unpacked from containers, PDFs made of photos/scans
 
     @property
     def sender(self) -> str:
@@ -52,10 +53,11 @@ def dedup_key(msg: ParsedMessage, raw: bytes) -> str:
     return "raw:" + hashlib.sha256(normalised).hexdigest()
 
 
-def open_envelope(raw: bytes, rulebook: Rulebook, office: Office) -> Envelope:
+def open_envelope(raw: bytes, rulebook: Rulebook, office: Office, ocr: Ocr | None = None) -> Envelope:
+    """`ocr`: reads a page image (mailbot/ocr.py); None reads nothing (photos are still made PDFs)."""
     msg = parse_message(raw)
     automatic = automatic_reason(msg, {office.address.lower()})
-    attachments, members = assess_all(msg.attachments, rulebook, office.max_attachment_bytes)
+    attachments, members = assess_all(msg.attachments, rulebook, office.max_attachment_bytes, ocr)
     refs = tuple(dict.fromkeys(find_refs(msg.subject, office.case_prefix) + find_refs(msg.text, office.case_prefix)))
     bounced = ()
     if automatic:   # a bounce quotes the Message-ID of what we sent
@@ -67,10 +69,11 @@ def open_envelope(raw: bytes, rulebook: Rulebook, office: Office) -> Envelope:
                     members=members)
 
 
-def assess_all(files: tuple[Attachment, ...], rulebook: Rulebook,
-               max_bytes: int) -> tuple[tuple[AssessedAttachment, ...], tuple[Attachment, ...]]:
+def assess_all(files: tuple[Attachment, ...], rulebook: Rulebook, max_bytes: int,
+               ocr: Ocr | None = None) -> tuple[tuple[AssessedAttachment, ...], tuple[Attachment, ...]]:
     """Every attachment and every member of a container, assessed once per distinct file; and
-    the unpacked members (their bytes go to the store like any attachment's)."""
+    the files that are not attachments of the email itself (unpacked members, PDFs made of
+    photos and scans): their bytes go to the store like any attachment's."""
     limits = Limits(max_total_bytes=max_bytes)
     seen: set[str] = set()
     out: list[AssessedAttachment] = []
@@ -83,7 +86,9 @@ def assess_all(files: tuple[Attachment, ...], rulebook: Rulebook,
         for item in items:
             digest = item.attachment.sha256
             if not item.container and digest not in done and digest not in seen:
-                done[digest] = assess(item.attachment, rulebook, max_bytes=max_bytes, known_hashes=frozenset())
+                done[digest], made = assess_file(item.attachment, rulebook, max_bytes=max_bytes, ocr=ocr)
+                if made is not None:
+                    members.append(Attachment(pdf_name(item.attachment.filename), "application/pdf", made))
         for item in items:
             digest = item.attachment.sha256
             if item.container and digest in seen:

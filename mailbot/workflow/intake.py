@@ -15,6 +15,7 @@ from typing import Any
 from mailbot.checks.completeness import DocumentFacts, check_completeness
 from mailbot.checks.findings import Finding
 from mailbot.documents.forms import fields_from_body, requestor_name
+from mailbot.documents.photos import PHOTO_KINDS
 from mailbot.parse import ParsedMessage
 from mailbot.rulebook.models import Rulebook
 from mailbot.workflow.effects import Builder, IntakeData, perform
@@ -124,7 +125,7 @@ def _intake(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], rou
         base.language if base else guessed if guessed in office.languages else office.default_language)
     stored = tuple(base.documents) if base else ()
     new_docs = tuple(StoredDocument(a.filename, a.sha256, a.doc_types, a.usable, _problem_note(a), a.active_content,
-                                    a.inside)
+                                    a.inside, a.searchable_sha256)
                      for a in attachments if not a.duplicate)
     condition_id, requirements = check_completeness(
         form=form, consent=consent, rulebook=rulebook,
@@ -179,8 +180,8 @@ def _intake_data(msg: ParsedMessage, case: CaseView | None, form: dict[str, str]
                                      "documents": [_doc_line(d, lang, rulebook) for d in all_docs if d.usable],
                                      "unusable": [{"filename": d.filename, "problem": d.problem, **_where(d.inside)}
                                                   for d in all_docs if not d.usable]},
-        usable_documents=tuple((d.sha256, d.filename) for d in all_docs if d.usable),
-        fresh_documents=tuple((d.sha256, d.filename) for d in new_docs if d.usable),
+        usable_documents=tuple(d.sent_as for d in all_docs if d.usable),
+        fresh_documents=tuple(d.sent_as for d in new_docs if d.usable),
         active_files=tuple(d.filename for d in new_docs if d.usable and d.active_content),
         report_due_if_restarted=report_due,
         **_ask(form, requirements, any(d.usable for d in all_docs) or bool(form)))
@@ -263,6 +264,7 @@ def _context(form: dict[str, str], language: str, rulebook: Rulebook, office: Of
     condition = rulebook.conditions.get(condition_id) if condition_id else None
     received = [{"filename": a.filename, "types": [rulebook.title(t, language) for t in a.doc_types[:1]],
                  **_where(a.inside)} for a in attachments if a.usable]
+    photos = [{"filename": a.filename, **_where(a.inside)} for a in attachments if a.usable and a.kind in PHOTO_KINDS]
     return {
         "office_name": office.name, "office_address": office.address,
         "requestor_name": requestor_name(form),
@@ -277,4 +279,5 @@ def _context(form: dict[str, str], language: str, rulebook: Rulebook, office: Of
         "request_form_missing": request_form_missing, "files": files, "received": received,
         "routed_by": route.how, "triage_days": office.triage_working_days,
         "known_conditions": [c.title.get(language) for c in rulebook.conditions.values()],
+        **({"photos": photos} if photos else {}),   # thanked for, and told a PDF is preferred next time
     }

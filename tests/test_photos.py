@@ -1,0 +1,146 @@
+"""Phone photos and scans: a photo of a printed page (rendered here, then turned, blurred and
+grainy as a phone takes it) becomes a one-page PDF, is read by Tesseract and assessed; one too
+small or too blurred is asked for again; a scan gets a text layer. The pure parts run without
+Tesseract; the OCR tests skip without it (fail with MAILBOT_REQUIRE_SERVERS=1)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from mailbot.documents.assess import assess_file
+from mailbot.documents.photos import photo_to_pdf
+from mailbot.ocr import Tesseract
+from mailbot.parse import Attachment
+from mailbot.resources import default_rules_dir
+from mailbot.rulebook.load import load_rulebook
+from mailbot.store.models import Document
+from ocr_support import tesseract  # noqa: F401  (fixture)
+from office import Office, attachment_names, patient_mail, plain_text
+from pdf_factory import CT_REPORT, HISTOLOGY_BREAST, MAMMOGRAPHY_REPORT
+from photo_factory import heic, jpeg, photographed, png, printed_page, scanned_pdf_of
+
+RULES = load_rulebook(default_rules_dir())
+MB = 1024 * 1024
+MARIA = "Maria Rossi <maria.rossi@patient.example.net>"
+PAGE = printed_page(HISTOLOGY_BREAST)
+
+
+def text_of(pdf: bytes) -> str:
+    return " ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+# --- without Tesseract -----------------------------------------------------------------------------
+
+def test_a_photo_becomes_a_one_page_pdf_with_the_jpeg_untouched():
+    photo = jpeg(photographed(PAGE))
+    made = photo_to_pdf(photo, None)
+    assert made.problem is None and "not read" in made.detail
+    reader = PdfReader(io.BytesIO(made.pdf))
+    assert len(reader.pages) == 1
+    assert photo in made.pdf                      # lossless: the JPEG's bytes, embedded as they came
+    assert photo_to_pdf(photo, None).pdf == made.pdf   # the same photo, the same PDF (dedup works)
+
+
+def test_a_png_with_transparency_and_a_heic_become_pdfs():
+    for data in (png(photographed(PAGE).convert("RGBA")), heic(photographed(PAGE))):
+        made = photo_to_pdf(data, None)
+        assert made.problem is None and len(PdfReader(io.BytesIO(made.pdf)).pages) == 1
+
+
+def test_a_too_small_photo_is_named_and_an_icon_is_no_page():
+    small = photo_to_pdf(jpeg(photographed(PAGE, scale=0.4)), None)      # ~560 pixels wide
+    assert small.problem == "photo_unreadable" and "too small" in small.detail
+    icon = photo_to_pdf(jpeg(photographed(PAGE, scale=0.1)), None)
+    assert icon.problem == "not_pdf"
+    assert photo_to_pdf(b"\xff\xd8\xff\xe0 not really a jpeg", None).problem == "broken"
+
+
+# --- with Tesseract --------------------------------------------------------------------------------
+
+def test_a_photographed_report_is_read_classified_and_made_searchable(tesseract):
+    ocr = Tesseract(tesseract)
+    photo = jpeg(photographed(PAGE, angle=3, blur=0.8, noise=12))
+    assessed, pdf = assess_file(Attachment("IMG_2231.jpg", "image/jpeg", photo), RULES, max_bytes=25 * MB,
+                                ocr=ocr.page)
+    assert assessed.usable and assessed.kind == "jpeg" and assessed.doc_types[0] == "histology_report"
+    assert assessed.name_ok                          # a photo's name is not held against the sender
+    assert "read by OCR" in assessed.detail and assessed.searchable_sha256
+    assert "Histology report" in text_of(pdf) and photo in pdf     # the image as it came, text over it
+    assert ocr.pages_read == 1
+
+
+def test_a_blurred_photo_is_asked_for_again(tesseract):
+    blurred = jpeg(photographed(PAGE, blur=6))
+    made = photo_to_pdf(blurred, Tesseract(tesseract).page)
+    assert made.problem == "photo_unreadable" and "blurred" in made.detail
+
+
+def test_an_iphone_heic_photo_is_read(tesseract):
+    made = photo_to_pdf(heic(photographed(printed_page(MAMMOGRAPHY_REPORT), angle=-2)), Tesseract(tesseract).page)
+    assert made.problem is None and "mammograph" in made.text.lower()
+
+
+def test_a_scan_gets_a_text_layer_and_its_text_classifies_it(tesseract):
+    scan = scanned_pdf_of([printed_page(CT_REPORT), printed_page("Page 2\n\nNo further findings.")])
+    ocr = Tesseract(tesseract)
+    assessed, searchable = assess_file(Attachment("ct_report_2026-01-15.pdf", "application/pdf", scan), RULES,
+                                       max_bytes=25 * MB, ocr=ocr.page)
+    assert assessed.has_text and assessed.usable and "read by OCR (2 of 2 pages" in assessed.detail
+    assert "ct_report" in assessed.doc_types[0] or assessed.doc_types
+    assert len(PdfReader(io.BytesIO(searchable)).pages) == 2 and "CT" in text_of(searchable)
+
+
+def test_the_page_budget_bounds_the_cost_of_one_message(tesseract):
+    scan = scanned_pdf_of([printed_page(CT_REPORT)] * 3)
+    ocr = Tesseract(tesseract, budget=2)
+    assessed, searchable = assess_file(Attachment("ct_report.pdf", "application/pdf", scan), RULES,
+                                       max_bytes=25 * MB, ocr=ocr.page)
+    assert ocr.pages_read == 2 and searchable is None       # not all read: sent as it came
+    assert "2 of 3 pages" in assessed.detail and assessed.has_text
+
+
+# --- end to end ------------------------------------------------------------------------------------
+
+@pytest.fixture
+def office(tmp_path, imap_account, smtp_sink, db_url, monkeypatch) -> Office:
+    return Office(tmp_path, imap_account, smtp_sink, db_url, monkeypatch)
+
+
+def test_a_patient_sends_phone_photos(office, tesseract):
+    body = ("patient_name: Maria Rossi\npatient_birth_date: 1968-05-14\nrequestor_role: patient\n"
+            "condition: breast cancer\n")
+    office.deliver(patient_mail(MARIA, "my reports", body, [
+        ("IMG_2231.jpg", jpeg(photographed(PAGE))),
+        ("IMG_2232.jpg", jpeg(photographed(printed_page(MAMMOGRAPHY_REPORT), blur=6)))]))
+    assert office.once() == 0
+    (reply,) = office.new_replies()
+    text = " ".join(plain_text(reply).split())
+    assert "Thank you for the photo (IMG_2231.jpg): we have turned it into PDF and could read it" in text
+    assert "no need to send it again" in text and "a PDF is preferred" in text
+    assert "IMG_2232.jpg: we could not read this photo" in text
+    assert "IMG_2231.jpg: " not in text                   # nothing asked about the readable one
+    with office.app().sessions() as s:
+        docs = {d.filename: d for d in s.execute(select(Document)).scalars()}
+    assert docs["IMG_2231.jpg"].searchable_sha256 and docs["IMG_2232.jpg"].problem == "photo_unreadable"
+    made = office.app().files.get(docs["IMG_2231.jpg"].searchable_sha256)
+    assert "Histology" in text_of(made)
+    assert office.app().files.get(docs["IMG_2231.jpg"].sha256)[:3] == b"\xff\xd8\xff"   # the original kept
+
+
+def test_triage_receives_the_searchable_pdf_of_a_photo(office, tesseract):
+    from pdf_factory import ONCOLOGIST_LETTER, filled_request_form, text_pdf
+    from test_containers import BREAST_FORM
+    office.deliver(patient_mail(MARIA, "Second opinion", "Documents attached.", [
+        ("request_form.pdf", filled_request_form(**BREAST_FORM)), ("IMG_0001.jpg", jpeg(photographed(PAGE))),
+        ("mammography_report_2026-02-20.pdf", text_pdf(MAMMOGRAPHY_REPORT)),
+        ("oncologist_report_2026-03-10.pdf", text_pdf(ONCOLOGIST_LETTER))]))
+    assert office.once() == 0
+    triage = [m for m in office.new_replies() if "New case for triage" in m["Subject"]]
+    assert triage
+    assert "IMG_0001.pdf" in attachment_names(triage[0]) and "IMG_0001.jpg" not in attachment_names(triage[0])
+    pdf = next(p.get_content() for p in triage[0].iter_attachments() if p.get_filename() == "IMG_0001.pdf")
+    assert "Histology" in text_of(pdf)
