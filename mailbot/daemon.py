@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from mailbot.app import App
 from mailbot.errors import DatabaseUnavailable, MailboxError
 from mailbot.faults import infrastructure_fault
-from mailbot.jobs import JobReport, run_deadlines, run_housekeeping, run_retention
+from mailbot.jobs import JobReport, run_deadlines, run_housekeeping, run_ocr_queue, run_retention
 from mailbot.logsafe import where
 from mailbot.mailbox import open_mailbox
 from mailbot.mailbox.base import Mailbox, WaitingMessage
@@ -262,6 +262,7 @@ class Worker:
         result = self.run_job("deadlines", run_deadlines)
         self.run_job("retention", run_retention)
         self.run_job("housekeeping", self.housekeeping)
+        self.run_job("ocr", run_ocr_queue)
         if report is not None and result is not None:
             report.reminders = result.sent
 
@@ -323,7 +324,8 @@ class Worker:
         now = datetime.now(timezone.utc)
         for name, job, seconds in (("deadlines", run_deadlines, every.deadlines_seconds),
                                    ("retention", run_retention, every.retention_seconds),
-                                   ("housekeeping", self.housekeeping, every.housekeeping_seconds)):
+                                   ("housekeeping", self.housekeeping, every.housekeeping_seconds),
+                                   ("ocr", run_ocr_queue, self.app.config.ocr.queue_seconds)):
             scheduler.add_job(self.run_job, "interval", args=(name, job), id=name, seconds=seconds,
                               next_run_time=now, **options)
         scheduler.add_job(self.deliver, "interval", seconds=every.outbox_seconds, id="outbox", **options)

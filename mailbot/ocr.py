@@ -4,10 +4,11 @@ The pure core (documents/photos.py) decides what to read and what the result mea
 `Tesseract.page` as a function (image bytes -> OcrPage). One call is one run of Debian's
 `tesseract` CLI, English and Italian, on one page image, that writes both outputs at once: a
 text-only PDF page (the invisible text layer the core lays over the original image) and TSV (the
-words and their confidence). Measured against ocrmypdf on this project's machines (bench/
-ocr_bench.py): the CLI with one thread takes 2 to 4 s a page; ocrmypdf 15 s for a three-page
-scan and 21 s for one photo, with 110 MB of memory and more dependencies, and it would not let
-the core keep the decisions (what to read, what counts as readable, how the PDF is made).
+words and their confidence). Measured on this project's machines (bench/ocr_bench.py; README,
+Performance): one thread and one run for both outputs is the fastest way to get both (pytesseract
+runs Tesseract once per output, so twice as long; ocrmypdf took twice as long a page for a scan
+and far longer for a photo, with 110 MB of memory and more dependencies), and it leaves the
+decisions (what to read, what counts as readable, how the PDF is made) to the core.
 
 Bounded cost: `OMP_THREAD_LIMIT=1` (Tesseract's own threads only slow a shared machine down), a
 time limit per page (the process is killed past it), and a page budget per message (`budget`):

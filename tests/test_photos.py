@@ -144,3 +144,62 @@ def test_triage_receives_the_searchable_pdf_of_a_photo(office, tesseract):
     assert "IMG_0001.pdf" in attachment_names(triage[0]) and "IMG_0001.jpg" not in attachment_names(triage[0])
     pdf = next(p.get_content() for p in triage[0].iter_attachments() if p.get_filename() == "IMG_0001.pdf")
     assert "Histology" in text_of(pdf)
+
+
+def test_a_long_scan_is_queued_and_read_whole_beside_the_mail(office, tesseract):
+    from mailbot.jobs import _claim_ocr, run_ocr_queue
+    pages = [printed_page(CT_REPORT)] + [printed_page(f"Page {n}\n\nContinuation of the CT report.") for n in (2, 3, 4)]
+    pages.append(printed_page("Page 5\n\nConclusion: no distant metastases."))
+    office.deliver(patient_mail(MARIA, "my CT", "patient_name: Maria Rossi\n",
+                                [("ct_report_2026-01-15.pdf", scanned_pdf_of(pages))]))
+    app = office.app()
+    assert office.once() == 0            # the email handled (first pages read), then the queue job
+    with app.sessions() as s:
+        (doc,) = s.execute(select(Document)).scalars().all()
+        assert "the whole scan queued for OCR" in doc.detail
+        assert doc.ocr_state == "done" and doc.searchable_sha256
+        assert "read by OCR (3 of 5 pages" in doc.detail and "whole scan read by OCR (5 of 5 pages" in doc.detail
+    searchable = app.files.get(doc.searchable_sha256)
+    assert len(PdfReader(io.BytesIO(searchable)).pages) == 5
+    assert "metastases" in PdfReader(io.BytesIO(searchable)).pages[4].extract_text()
+    assert _claim_ocr(app) is None and run_ocr_queue(app).sent == 0      # nothing left to do
+
+
+def test_a_claim_left_by_a_crash_is_taken_again_after_an_hour(office, tesseract):
+    from datetime import timedelta
+    from sqlalchemy import update
+    from mailbot.jobs import _claim_ocr
+    office.deliver(patient_mail(MARIA, "my CT", "x", [("ct_report.pdf", scanned_pdf_of([printed_page(CT_REPORT)] * 4))]))
+    assert office.once() == 0
+    app = office.app()
+    with app.sessions() as s:
+        doc = s.execute(select(Document)).scalar_one()
+        fresh = (app.clock.now() - timedelta(minutes=5)).isoformat()
+        s.execute(update(Document).values(ocr_state=f"running:{fresh}"))
+        s.commit()
+    assert _claim_ocr(app) is None         # another worker is on it
+    with app.sessions() as s:
+        old = (app.clock.now() - timedelta(hours=2)).isoformat()
+        s.execute(update(Document).values(ocr_state=f"running:{old}"))
+        s.commit()
+    assert _claim_ocr(app) == doc.id
+    assert _claim_ocr(app) is None         # and only once
+
+
+def test_without_tesseract_mailbot_runs_and_says_so_once(office, monkeypatch, caplog, tmp_path):
+    import logging
+    from mailbot import app as app_module
+    monkeypatch.setenv("PATH", str(tmp_path / "no-tesseract-here"))
+    monkeypatch.setattr(app_module, "_told", set())
+    with caplog.at_level(logging.WARNING, logger="mailbot"):
+        office.deliver(patient_mail(MARIA, "my report", "patient_name: Maria Rossi\n",
+                                    [("IMG_0001.jpg", jpeg(photographed(PAGE)))]))
+        assert office.once() == 0
+        office.app()
+    said = [r for r in caplog.records if "OCR off" in r.getMessage()]
+    assert len(said) == 1 and "apt-get install tesseract-ocr" in said[0].getMessage()
+    (reply,) = office.new_replies()
+    assert "Thank you for the photo (IMG_0001.jpg)" in " ".join(plain_text(reply).split())
+    with office.app().sessions() as s:
+        doc = s.execute(select(Document)).scalar_one()
+    assert doc.searchable_sha256 and "not read (no OCR)" in doc.detail

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 from mailbot.documents.classify import classify
 from mailbot.documents.inspect import inspect_document, sniff_kind
-from mailbot.documents.photos import PHOTO_KINDS, Ocr, ocr_scan, photo_to_pdf
+from mailbot.documents.photos import INLINE_OCR_PAGES, PHOTO_KINDS, Ocr, ocr_scan, photo_to_pdf
 from mailbot.documents.naming import check_name
 from mailbot.documents.forms import CONSENT_FIELDS, fields_from_acroform, looks_like_consent_form, looks_like_request_form
 from mailbot.parse import Attachment, sha256
@@ -36,6 +36,7 @@ class AssessedAttachment:
     inside: tuple[str, ...] = ()  # the containers it came out of, innermost first ("records.zip",)
     searchable_sha256: str | None = None  # a photo made into a PDF, or a scan with an OCR text layer:
                                           # what the staff receive (the original, `sha256`, is kept)
+    ocr_queued: bool = False  # a scan too long to read now: the rest is read later (jobs.run_ocr_queue)
 
     @property
     def usable(self) -> bool:
@@ -95,13 +96,14 @@ def assess_file(att: Attachment, rulebook: Rulebook, *, max_bytes: int,
             or assessed.doc_types in (("request_form",), ("consent_form",)):
         return assessed, None
     scan = ocr_scan(att.data, assessed.pages, ocr)
-    detail = "; ".join(d for d in (assessed.detail, scan.detail) if d)
+    queued = assessed.pages > INLINE_OCR_PAGES   # the rest is read by the background job
+    detail = "; ".join(d for d in (assessed.detail, scan.detail, "the whole scan queued for OCR" if queued else "") if d)
     if not scan.text:
-        return replace(assessed, detail=detail), None
+        return replace(assessed, detail=detail, ocr_queued=queued), None
     doc_types = classify(att.filename, scan.text, rulebook)
     verdict = check_name(att.filename, doc_types, scan.text, rulebook)
     return replace(assessed, doc_types=tuple(doc_types), has_text=True, name_ok=verdict.ok, name_reason=verdict.reason,
-                   suggestion=verdict.suggestion, detail=detail,
+                   suggestion=verdict.suggestion, detail=detail, ocr_queued=queued,
                    searchable_sha256=sha256(scan.pdf) if scan.pdf else None), scan.pdf
 
 

@@ -10,10 +10,11 @@ decision here is a function of bytes and of what that function answered.
   before. A photo too small (shorter side under `MIN_PHOTO_SIDE` pixels) or too blurred to read (mean word
   confidence under `MIN_CONFIDENCE`, or fewer than `MIN_OCR_LETTERS` letters read) is
   "photo_unreadable": named to the sender and asked for again.
-* A PDF without a text layer (a scan) has the images of its first `MAX_OCR_PAGES` pages read; when
-  they are all its pages, the searchable copy (the original pages with the text layer over them)
-  is what the staff receive. A longer scan is read only that far, for classification, and is sent
-  as it came.
+* A PDF without a text layer (a scan) of up to `INLINE_OCR_PAGES` pages is read whole while its
+  email is handled, and the searchable copy (the original pages with the text layer over them) is
+  what the staff receive. A longer scan has its first pages read then, for classification, and
+  the rest queued: a background job (jobs.run_ocr_queue) reads it up to `MAX_OCR_PAGES` pages
+  and makes the copy, so a 200-page scan does not hold up the mailbox.
 * Without OCR (no Tesseract), a photo still becomes a PDF, judged by its name alone.
 """
 
@@ -30,7 +31,8 @@ MIN_PHOTO_SIDE = 800        # pixels on the shorter side: a page photographed wh
 MIN_PAGE_SIDE = 300         # smaller is a logo or an icon (inline in an HTML email), not a page
 MIN_CONFIDENCE = 60.0       # Tesseract's mean word confidence, 0-100
 MIN_OCR_LETTERS = 40        # letters read, for a page to count as read
-MAX_OCR_PAGES = 10          # pages of one scan read by OCR
+INLINE_OCR_PAGES = 3        # a scan up to this long is read whole while its email is handled
+MAX_OCR_PAGES = 200         # pages of one scan read at most (the page limit per document)
 MAX_IMAGE_PIXELS = 60_000_000   # larger images are not decoded (a decompression bomb)
 
 
@@ -115,10 +117,13 @@ def _png(image) -> bytes:
     return out.getvalue()
 
 
-def ocr_scan(data: bytes, pages: int, ocr: Ocr) -> Converted:
-    """A PDF without a text layer: read its first pages' images. Never raises."""
+def ocr_scan(data: bytes, pages: int, ocr: Ocr, max_pages: int = INLINE_OCR_PAGES, *,
+             copy_if_partial: bool = False) -> Converted:
+    """A PDF without a text layer: read the images of its first `max_pages` pages. The searchable
+    copy is made when every page was read (or, `copy_if_partial`, when the first ones were: the
+    background job's page limit). Never raises."""
     try:
-        images = page_images(data, min(pages, MAX_OCR_PAGES))
+        images = page_images(data, min(pages, max_pages))
     except Exception as exc:
         return Converted(None, "", None, f"scan not read: page images unreadable ({type(exc).__name__})")
     read = [ocr(image) if image is not None else None for image in images]
@@ -128,10 +133,12 @@ def ocr_scan(data: bytes, pages: int, ocr: Ocr) -> Converted:
         return Converted(None, "", None, "scan: OCR found no page it could read")
     confidence = sum(p.confidence for p in done) / len(done)
     note = f"read by OCR ({len(done)} of {pages} pages, confidence {confidence:.0f})"
-    if len(done) < pages or len(done) < len(read):
-        return Converted(None, text, None, note + "; sent as it came")
+    whole = len(done) == pages
+    if not whole and not (copy_if_partial and len(done) == len(read)):
+        return Converted(None, text, None, note)
     try:
-        return Converted(with_text_layer(data, [p.layer for p in done]), text, None, note)
+        layers = [p.layer for p in done]
+        return Converted(with_text_layer(data, layers), text, None, note + ("" if whole else "; copy searchable so far"))
     except Exception as exc:
         return Converted(None, text, None, note + f"; no searchable copy ({type(exc).__name__})")
 

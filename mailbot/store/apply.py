@@ -16,7 +16,7 @@ from mailbot.workflow.model import Decision
 
 DOCUMENT_COPY = ("inbound_id", "filename", "sha256", "size", "kind", "doc_types", "pages", "has_text", "problem",
                  "name_ok", "name_reason", "suggestion", "detail", "received_at", "inside",
-                 "searchable_sha256")
+                 "searchable_sha256", "ocr_state")
 
 
 @dataclass(frozen=True)
@@ -94,4 +94,5 @@ def _file_documents(session: Session, files: FileStore, d: Decision, inbound: In
             case_id=case.id, inbound_id=row.id, filename=a.filename[:255], sha256=a.sha256, size=a.size,
             kind=a.kind, doc_types=list(a.doc_types), pages=a.pages, has_text=a.has_text, problem=a.problem,
             name_ok=a.name_ok, name_reason=a.name_reason, suggestion=a.suggestion, detail=a.detail[:500],
-            received_at=now, inside=[name[:255] for name in a.inside], searchable_sha256=a.searchable_sha256))
+            received_at=now, inside=[name[:255] for name in a.inside], searchable_sha256=a.searchable_sha256,
+            ocr_state="queued" if a.ocr_queued else ""))

@@ -264,7 +264,8 @@ def _context(form: dict[str, str], language: str, rulebook: Rulebook, office: Of
     condition = rulebook.conditions.get(condition_id) if condition_id else None
     received = [{"filename": a.filename, "types": [rulebook.title(t, language) for t in a.doc_types[:1]],
                  **_where(a.inside)} for a in attachments if a.usable]
-    photos = [{"filename": a.filename, **_where(a.inside)} for a in attachments if a.usable and a.kind in PHOTO_KINDS]
+    photos = [{"filename": a.filename, "read": a.has_text, **_where(a.inside)}
+              for a in attachments if a.usable and a.kind in PHOTO_KINDS]
     return {
         "office_name": office.name, "office_address": office.address,
         "requestor_name": requestor_name(form),

@@ -194,4 +194,6 @@ class Decision:
                 del attachment["inside"]
             if attachment["searchable_sha256"] is None:
                 del attachment["searchable_sha256"]
+            if not attachment["ocr_queued"]:
+                del attachment["ocr_queued"]
         return data
