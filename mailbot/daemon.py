@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from mailbot.app import App
 from mailbot.errors import DatabaseUnavailable, MailboxError
 from mailbot.faults import infrastructure_fault
-from mailbot.jobs import JobReport, run_deadlines, run_housekeeping, run_ocr_queue, run_retention
+from mailbot.schedule.jobs import JobReport, run_deadlines, run_housekeeping, run_ocr_queue, run_retention
 from mailbot.logsafe import where
 from mailbot.mailbox import open_mailbox
 from mailbot.mailbox.base import Mailbox, WaitingMessage

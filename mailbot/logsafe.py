@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def where(exc: BaseException) -> str:
-    """'ValueError at mailbot/pipeline.py:212 in _apply' (innermost frame of our own code if any)."""
+    """'ValueError at mailbot/service.py:212 in _apply' (innermost frame of our own code if any)."""
     frames = traceback.extract_tb(exc.__traceback__)
     ours = [f for f in frames if "/mailbot/" in f.filename.replace("\\", "/")]
     frame = (ours or frames or [None])[-1]

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import func, select
 
 from mailbot.app import build_app
-from mailbot.caseview import cases_table
+from mailbot.cli.views import cases_table
 from mailbot.clock import FixedClock
 from mailbot.config import load_config
 from mailbot.schedule.deadlines import CaseTimes, Policy, due_keys
-from mailbot.jobs import run_deadlines
+from mailbot.schedule.jobs import run_deadlines
 from mailbot.rulebook import default_rules_dir, load_rulebook
 from mailbot.store.models import Case, OutboxMessage, Reminder
 from mailbot.schedule.workdays import WorkCalendar

@@ -8,7 +8,7 @@ import argparse
 import pytest
 
 from mailbot import __version__
-from mailbot.cli import _parser, main
+from mailbot.cli.main import _parser, main
 from mailbot.config import load_config
 from mailbot.errors import ConfigError
 from mailbot.workflow.model import CLOSED_STATES, OPEN_STATES

@@ -147,7 +147,7 @@ def test_triage_receives_the_searchable_pdf_of_a_photo(office, tesseract):
 
 
 def test_a_long_scan_is_queued_and_read_whole_beside_the_mail(office, tesseract):
-    from mailbot.jobs import _claim_ocr, run_ocr_queue
+    from mailbot.schedule.jobs import _claim_ocr, run_ocr_queue
     pages = [printed_page(CT_REPORT)] + [printed_page(f"Page {n}\n\nContinuation of the CT report.") for n in (2, 3, 4)]
     pages.append(printed_page("Page 5\n\nConclusion: no distant metastases."))
     office.deliver(patient_mail(MARIA, "my CT", "patient_name: Maria Rossi\n",
@@ -168,7 +168,7 @@ def test_a_long_scan_is_queued_and_read_whole_beside_the_mail(office, tesseract)
 def test_a_claim_left_by_a_crash_is_taken_again_after_an_hour(office, tesseract):
     from datetime import timedelta
     from sqlalchemy import update
-    from mailbot.jobs import _claim_ocr
+    from mailbot.schedule.jobs import _claim_ocr
     office.deliver(patient_mail(MARIA, "my CT", "x", [("ct_report.pdf", scanned_pdf_of([printed_page(CT_REPORT)] * 4))]))
     assert office.once() == 0
     app = office.app()

@@ -36,7 +36,7 @@ class AssessedAttachment:
     inside: tuple[str, ...] = ()  # the containers it came out of, innermost first ("records.zip",)
     searchable_sha256: str | None = None  # a photo made into a PDF, or a scan with an OCR text layer:
                                           # what the staff receive (the original, `sha256`, is kept)
-    ocr_queued: bool = False  # a scan too long to read now: the rest is read later (jobs.run_ocr_queue)
+    ocr_queued: bool = False  # a scan too long to read now: the rest is read later (schedule/jobs.run_ocr_queue)
 
     @property
     def usable(self) -> bool:

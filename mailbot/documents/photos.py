@@ -1,5 +1,5 @@
 """Phone photos and scans: a photo becomes a one-page PDF, and pages without text are read by OCR.
-Pure: the OCR itself is a function handed in (`Ocr`, run by mailbot/ocr.py in the shell), so every
+Pure: the OCR itself is a function handed in (`Ocr`, run by mailbot/ocr/ in the shell), so every
 decision here is a function of bytes and of what that function answered.
 
 * A photo (JPEG, PNG, HEIC) is turned into a one-page PDF with img2pdf, losslessly: a JPEG is
@@ -13,7 +13,7 @@ decision here is a function of bytes and of what that function answered.
 * A PDF without a text layer (a scan) of up to `INLINE_OCR_PAGES` pages is read whole while its
   email is handled, and the searchable copy (the original pages with the text layer over them) is
   what the staff receive. A longer scan has its first pages read then, for classification, and
-  the rest queued: a background job (jobs.run_ocr_queue) reads it up to `MAX_OCR_PAGES` pages
+  the rest queued: a background job (schedule/jobs.run_ocr_queue) reads it up to `MAX_OCR_PAGES` pages
   and makes the copy, so a 200-page scan does not hold up the mailbox.
 * Without OCR (no Tesseract), a photo still becomes a PDF, judged by its name alone.
 """

@@ -1,2 +1,2 @@
 """Time: working days, deadlines and reminders, retention (pure); the jobs that run them are in
-mailbot.jobs (the shell)."""
+mailbot.schedule.jobs (the shell)."""

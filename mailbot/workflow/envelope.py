@@ -54,7 +54,7 @@ def dedup_key(msg: ParsedMessage, raw: bytes) -> str:
 
 
 def open_envelope(raw: bytes, rulebook: Rulebook, office: Office, ocr: Ocr | None = None) -> Envelope:
-    """`ocr`: reads a page image (mailbot/ocr.py); None reads nothing (photos are still made PDFs)."""
+    """`ocr`: reads a page image (mailbot/ocr/); None reads nothing (photos are still made PDFs)."""
     msg = parse_message(raw)
     automatic = automatic_reason(msg, {office.address.lower()})
     attachments, members = assess_all(msg.attachments, rulebook, office.max_attachment_bytes, ocr)

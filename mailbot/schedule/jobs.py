@@ -1,5 +1,5 @@
-"""Scheduled jobs (shell): deadlines and reminders, retention, housekeeping, the OCR queue. Each case in its own transaction,
-so one failing case never stops the others, and a Reminder row per key makes every reminder
+"""Scheduled jobs (shell): deadlines and reminders, retention, housekeeping, the OCR queue. Each
+case in its own transaction, so one failing case never stops the others, and a Reminder row per key makes every reminder
 at-most-once even with several daemons on one PostgreSQL database."""
 
 from __future__ import annotations

@@ -131,7 +131,7 @@ SCENARIOS = [
 
 def run_demo(directory: Path) -> int:
     from mailbot.app import build_app
-    from mailbot.caseview import cases_table
+    from mailbot.cli.views import cases_table
     from mailbot.config import load_config
     from mailbot.daemon import Worker
 

@@ -117,7 +117,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.verb == "db":
         return _db(args)
     if args.verb == "demo":
-        from mailbot.demo import run_demo
+        from mailbot.cli.demo import run_demo
         return run_demo(Path(args.dir))
 
     from mailbot.config import load_config
@@ -140,11 +140,11 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.verb == "outbox":
         return _outbox(app, args)
     if args.verb == "cases":
-        from mailbot.caseview import cases_table
+        from mailbot.cli.views import cases_table
         print(cases_table(app, state=args.state))
         return 0
     if args.verb == "case":
-        from mailbot.caseview import case_detail
+        from mailbot.cli.views import case_detail
         text = case_detail(app, args.ref)
         if text is None:
             print(f"mailbot: no case {args.ref}", file=sys.stderr)
@@ -198,7 +198,7 @@ def _once(app) -> int:
 
 
 def _outbox(app, args: argparse.Namespace) -> int:
-    from mailbot.caseview import outbox_table
+    from mailbot.cli.views import outbox_table
     from mailbot.outbox.queue import requeue
     if args.outbox_verb != "retry":
         print(outbox_table(app, state=args.state))
