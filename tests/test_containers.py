@@ -170,7 +170,7 @@ def documents(office) -> list[Document]:
         return list(s.execute(select(Document).order_by(Document.id)).scalars())
 
 
-def test_a_zipped_folder_of_records_completes_the_case(office):
+def test_a_zipped_folder_of_records_completes_the_case(office, capsys):
     records = zip_of([("Referti/histology_report_2026-03-02.pdf", HISTOLOGY),
                       ("Referti/mammography_report_2026-02-20.pdf", MAMMOGRAPHY),
                       ("Referti/oncologist_report_2026-03-10.pdf", text_pdf(ONCOLOGIST_LETTER))])
@@ -196,7 +196,9 @@ def test_a_zipped_folder_of_records_completes_the_case(office):
     assert not any(name.endswith((".pdf", ".zip")) for name in stored)    # content-addressed, never by name
     with office.app().sessions() as s:
         assert all(office.app().files.get(d.sha256) for d in documents(office))
+    capsys.readouterr()
     assert office.cli("case", case.ref) == 0
+    assert "histology_report_2026-03-02.pdf, inside records.zip  [pdf" in capsys.readouterr().out
 
 
 def test_containers_that_cannot_be_used_are_each_explained(office):

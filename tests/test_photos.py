@@ -142,6 +142,7 @@ def test_triage_receives_the_searchable_pdf_of_a_photo(office, tesseract):
     triage = [m for m in office.new_replies() if "New case for triage" in m["Subject"]]
     assert triage
     assert "IMG_0001.pdf" in attachment_names(triage[0]) and "IMG_0001.jpg" not in attachment_names(triage[0])
+    assert "- IMG_0001.pdf (Histology (pathology) report)" in plain_text(triage[0])
     pdf = next(p.get_content() for p in triage[0].iter_attachments() if p.get_filename() == "IMG_0001.pdf")
     assert "Histology" in text_of(pdf)
 

@@ -65,12 +65,7 @@ def case_detail(app, ref: str) -> str | None:
             out.append(f"  - {f['code']}: {f.get('subject', '')}")
         out += ["", "Documents:"]
         for d in case.documents:
-            verdict = d.problem or ("badly named" + (f" (suggest {d.suggestion})" if d.suggestion else "")
-                                    if not d.name_ok else "ok")
-            where = "".join(f", inside {c}" for c in d.inside or ())
-            out.append(f"  - {d.filename}{where}  [{d.kind}, {d.pages} p., {', '.join(d.doc_types) or 'unclassified'}] {verdict}")
-            if d.detail:   # what inspection noticed: active content (JavaScript...), no text layer, limits
-                out.append(f"      {d.detail}")
+            out += _document_lines(d)
         if not case.documents:
             out.append("  none")
         out += ["", "Assignment and payment:",
@@ -98,6 +93,21 @@ def case_detail(app, ref: str) -> str | None:
             out.append(f"  {when(m.created_at)}  {m.status:<6} {m.purpose} -> {', '.join(m.recipients)}"
                        + (f" (attempts {m.attempts}: {m.last_error})" if m.last_error else ""))
     return "\n".join(out)
+
+
+def _document_lines(d) -> list[str]:
+    """One document of `mailbot case`: name (and the containers it came from), what it is, the verdict."""
+    verdict = d.problem or ("badly named" + (f" (suggest {d.suggestion})" if d.suggestion else "")
+                            if not d.name_ok else "ok")
+    where = "".join(f", inside {c}" for c in d.inside or ())
+    out = [f"  - {d.filename}{where}  [{d.kind}, {d.pages} p., {', '.join(d.doc_types) or 'unclassified'}] {verdict}"]
+    if d.searchable_sha256:
+        out.append("      the staff receive the PDF made of it (searchable when read by OCR)")
+    if d.ocr_state and d.ocr_state != "done":
+        out.append(f"      OCR of the whole scan: {d.ocr_state.split(':', 1)[0]}")
+    if d.detail:   # what inspection noticed: active content (JavaScript...), no text layer, limits
+        out.append(f"      {d.detail}")
+    return out
 
 
 def outbox_table(app, state: str | None = None) -> str:

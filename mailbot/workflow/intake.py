@@ -220,8 +220,8 @@ def _problem_note(a: AssessedAttachment) -> str:
 
 
 def _doc_line(d: StoredDocument, language: str, rulebook: Rulebook) -> dict[str, Any]:
-    return {"filename": d.filename, "types": [rulebook.title(t, language) for t in d.doc_types[:1]],
-            "active_content": list(d.active_content), **_where(d.inside)}
+    return {"filename": d.sent_as[1], "types": [rulebook.title(t, language) for t in d.doc_types[:1]],
+            "active_content": list(d.active_content), **_where(d.inside)}   # named as attached for the staff
 
 
 def _context(form: dict[str, str], language: str, rulebook: Rulebook, office: Office, route: Route,
