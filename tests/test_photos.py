@@ -60,6 +60,19 @@ def test_a_too_small_photo_is_named_and_an_icon_is_no_page():
     assert photo_to_pdf(b"\xff\xd8\xff\xe0 not really a jpeg", None).problem == "broken"
 
 
+def test_an_image_bomb_is_not_decoded():
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    header = struct.pack(">IIBBBBB", 10_000, 10_000, 8, 0, 0, 0, 0)     # 100 million grey pixels
+    bomb = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + \
+        chunk(b"IEND", b"")
+    made = photo_to_pdf(bomb, None)
+    assert made.problem == "broken" and "more than we decode" in made.detail
+
+
 # --- with Tesseract --------------------------------------------------------------------------------
 
 def test_a_photographed_report_is_read_classified_and_made_searchable(tesseract):

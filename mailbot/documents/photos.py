@@ -69,6 +69,8 @@ def photo_to_pdf(data: bytes, ocr: Ocr | None) -> Converted:
         embedded, upright = _lossless(data, image)
         import img2pdf
         pdf = stable_id(img2pdf.convert(embedded, rotation=img2pdf.Rotation.ifvalid, nodate=True))
+    except TooLarge as exc:
+        return Converted(None, "", "broken", f"the image is not decoded: {exc}")
     except Exception as exc:   # the boundary: whatever a damaged image makes the decoders do
         return Converted(None, "", "broken", f"the image cannot be read ({type(exc).__name__})")
     if ocr is None:
@@ -84,12 +86,17 @@ def photo_to_pdf(data: bytes, ocr: Ocr | None) -> Converted:
                      f"photo made into a PDF and read by OCR (confidence {page.confidence:.0f})")
 
 
+class TooLarge(Exception):
+    """An image with more pixels than MAX_IMAGE_PIXELS (a decompression bomb, or no phone's)."""
+
+
 def _open_image(data: bytes):
     from PIL import Image, ImageOps
     from pillow_heif import register_heif_opener
     register_heif_opener()
-    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
-    image = Image.open(io.BytesIO(data))
+    image = Image.open(io.BytesIO(data))   # reads the header only
+    if image.width * image.height > MAX_IMAGE_PIXELS:
+        raise TooLarge(f"{image.width}x{image.height} pixels, more than we decode")
     image.load()
     return ImageOps.exif_transpose(image)
 
