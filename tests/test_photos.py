@@ -87,6 +87,13 @@ def test_a_photographed_report_is_read_classified_and_made_searchable(tesseract)
     assert ocr.pages_read == 1
 
 
+def test_a_page_past_its_time_limit_is_given_up_and_the_photo_still_becomes_a_pdf(tesseract):
+    slow = Tesseract(tesseract, page_seconds=0.05)
+    made = photo_to_pdf(jpeg(photographed(PAGE)), slow.page)
+    assert slow.pages_read == 1 and slow.seconds < 5
+    assert made.problem is None and made.pdf and "OCR did not finish" in made.detail
+
+
 def test_a_blurred_photo_is_asked_for_again(tesseract):
     blurred = jpeg(photographed(PAGE, blur=6))
     made = photo_to_pdf(blurred, Tesseract(tesseract).page)
