@@ -57,7 +57,8 @@ def _ocr(config: Config) -> Tesseract | None:
             log.warning("OCR off: Tesseract with English and Italian is not installed (%s); photos are made into "
                         "PDFs unread and scans are judged by their names", INSTALL_HINT)
         return None
-    return Tesseract(binary, page_seconds=config.ocr.page_seconds, budget=config.ocr.pages_per_message)
+    return Tesseract(binary, page_seconds=config.ocr.page_seconds, budget=config.ocr.pages_per_message,
+                     total_seconds=config.ocr.seconds_per_message)
 
 
 def _renderer(config: Config) -> Renderer:

@@ -296,6 +296,7 @@ class OcrConfig(Section):
     enabled: bool = True
     page_seconds: int = Field(default=60, ge=5, le=600)        # a page that takes longer is skipped
     pages_per_message: int = Field(default=30, ge=1, le=1000)  # pages read for one message at most
+    seconds_per_message: int = Field(default=300, ge=10)       # time spent on OCR for one message at most
     queue_seconds: int = Field(default=60, ge=5)               # how often `run` reads queued long scans
 
 

@@ -94,6 +94,11 @@ def test_a_page_past_its_time_limit_is_given_up_and_the_photo_still_becomes_a_pd
     assert made.problem is None and made.pdf and "OCR did not finish" in made.detail
 
 
+def test_a_message_s_ocr_time_is_bounded(tesseract):
+    reader = Tesseract(tesseract, total_seconds=0.0)
+    assert reader.page(jpeg(photographed(PAGE))) is None and reader.pages_read == 0
+
+
 def test_a_blurred_photo_is_asked_for_again(tesseract):
     blurred = jpeg(photographed(PAGE, blur=6))
     made = photo_to_pdf(blurred, Tesseract(tesseract).page)

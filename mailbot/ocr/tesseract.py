@@ -11,8 +11,8 @@ and far longer for a photo, with 110 MB of memory and more dependencies), and it
 decisions (what to read, what counts as readable, how the PDF is made) to the core.
 
 Bounded cost: `OMP_THREAD_LIMIT=1` (Tesseract's own threads only slow a shared machine down), a
-time limit per page (the process is killed past it), and a page budget per message (`budget`):
-once it is spent, pages are not read. The image goes in on stdin and the outputs come out in a
+time limit per page (the process is killed past it), and a budget per message of pages
+(`budget`) and of time (`total_seconds`): once either is spent, no page is started. The image goes in on stdin and the outputs come out in a
 private temporary folder under fixed names, removed at once: no document is ever written under
 its own name.
 """
@@ -56,17 +56,18 @@ class Tesseract:
     binary: str
     page_seconds: float = 60.0     # a page that takes longer is given up
     budget: int = 30               # pages one message may have read; spent by `page`
+    total_seconds: float = 300.0   # time one message may spend on OCR; past it, no page is started
     pages_read: int = 0
     seconds: float = 0.0
 
     def for_message(self) -> "Tesseract":
         """A fresh budget for one message."""
-        return Tesseract(self.binary, self.page_seconds, self.budget)
+        return Tesseract(self.binary, self.page_seconds, self.budget, self.total_seconds)
 
     def page(self, image: bytes) -> OcrPage | None:
         """Read one page image (PNG, JPEG, TIFF...). None when the budget is spent, or Tesseract
         failed or ran out of time (the document is then taken as it came)."""
-        if self.pages_read >= self.budget:
+        if self.pages_read >= self.budget or self.seconds >= self.total_seconds:
             return None
         self.pages_read += 1
         start = time.monotonic()

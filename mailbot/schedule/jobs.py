@@ -204,7 +204,8 @@ def _read_scan(app, document_id: int, report: JobReport) -> None:
     with app.sessions() as session:
         document = session.get(Document, document_id)
         digest, pages = document.sha256, document.pages
-    reader = Tesseract(app.intake.ocr.binary, app.intake.ocr.page_seconds, budget=MAX_OCR_PAGES)
+    reader = Tesseract(app.intake.ocr.binary, app.intake.ocr.page_seconds, budget=MAX_OCR_PAGES,
+                       total_seconds=MAX_OCR_PAGES * app.intake.ocr.page_seconds)   # beside the mail loop
     made = ocr_scan(app.files.get(digest), pages, reader.page, MAX_OCR_PAGES, copy_if_partial=True)
     searchable = app.files.put(made.pdf) if made.pdf is not None else None   # before the row names it
     with app.sessions() as session:
