@@ -12,6 +12,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from mailbot.checks.authentication import sender_authenticated
 from mailbot.checks.automatic import automatic_reason
 from mailbot.documents.assess import AssessedAttachment, assess_container, assess_file, pdf_name
 from mailbot.documents.containers import Item, Limits, unpack
@@ -35,6 +36,7 @@ class Envelope:
     refs: tuple[str, ...]                          # case refs in the subject, then the body
     bounced_refs: tuple[str, ...] = ()             # refs of our own Message-IDs quoted in a bounce
     members: tuple[Attachment, ...] = ()           # files unpacked from containers, PDFs made of photos/scans
+    authenticated: bool = False                    # our receiving server passed the From domain
 
     @property
     def sender(self) -> str:
@@ -66,7 +68,7 @@ def open_envelope(raw: bytes, rulebook: Rulebook, office: Office, ocr: Ocr | Non
         bounced = tuple(sent_id.findall(raw.decode("latin-1")))
     return Envelope(raw=raw, message=msg, dedup_key=dedup_key(msg, raw), attachments=attachments,
                     body_form=fields_from_body(msg.text), automatic=automatic, refs=refs, bounced_refs=bounced,
-                    members=members)
+                    members=members, authenticated=sender_authenticated(msg, office.authserv_id))
 
 
 def assess_all(files: tuple[Attachment, ...], rulebook: Rulebook, max_bytes: int,

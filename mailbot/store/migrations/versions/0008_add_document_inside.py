@@ -6,7 +6,7 @@ documents.ocr_state: the OCR of a long scan queued for the background job ("" fo
 existing row: nothing to do).
 
 Revision ID: 0008
-Revises: 0003
+Revises: 0005
 Created: 2026-12-01 02:50:00
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 
 revision = '0008'
-down_revision = '0003'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
