@@ -262,3 +262,41 @@ def test_a_forwarded_outlook_item_is_opened(office, shared_corpus):
     text = " ".join(plain_text(reply).split())
     assert "newsletter.png, inside hospital.msg:" in text
     assert "hospital.msg: we opened it, but found no document in it that we could use" in text
+
+
+# --- with the confirmations and the flood rule ---------------------------------------------------
+
+def test_a_zip_sent_again_joins_its_case_even_zipped_anew(office):
+    members = [("Referti/histology_report_2026-03-02.pdf", HISTOLOGY),
+               ("Referti/mammography_report_2026-02-20.pdf", MAMMOGRAPHY),
+               ("Referti/oncologist_report_2026-03-10.pdf", text_pdf(ONCOLOGIST_LETTER))]
+    form = ("request_form.pdf", filled_request_form(**BREAST_FORM))
+    again = [zip_of(members), zip_of(members), zip_of(list(reversed(members)))]   # the last: other bytes
+    assert again[2] != again[0]
+    sent = []
+    for records in again:
+        office.deliver(patient_mail(MARIA, "Second opinion request", "All my records are in the zip.",
+                                    [form, ("records.zip", records)], ctype="application/zip"))
+        assert office.once() == 0
+        sent.append(office.new_replies())
+    with office.app().sessions() as s:
+        (case,) = s.execute(select(Case)).scalars().all()
+        kinds = [e.kind for e in case.events]
+    assert case.state == "in_triage"
+    assert kinds.count("resend_acknowledged") == 1 and kinds.count("resend_filed") == 1
+    assert [m["To"] for m in sent[1]] == ["maria.rossi@patient.example.net"] and sent[2] == []   # no triage again
+
+
+def test_a_report_inside_a_zip_is_sent_once_confirmed(office):
+    from test_staff_workflow import ROMANO, case_with_specialist, exchange, only, reply_to
+    case_with_specialist(office)
+    with office.app().sessions() as s:
+        ref = s.execute(select(Case)).scalar_one().ref
+    report = zip_of([("second_opinion_report.pdf", text_pdf("Second opinion report\nDiagnosis confirmed."))])
+    request = only(exchange(office, patient_mail(ROMANO, f"[{ref}] report", "Attached.", [("report.zip", report)],
+                                                 ctype="application/zip")), ROMANO)
+    assert "second_opinion_report.pdf" in plain_text(request)
+    mails = exchange(office, reply_to(request, ROMANO, "CONFIRM"))
+    with office.app().sessions() as s:
+        assert s.execute(select(Case)).scalar_one().state == "report_sent"
+    assert attachment_names(only(mails, "maria.rossi@patient.example.net")) == ["second_opinion_report.pdf"]
