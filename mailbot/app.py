@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.clock import Clock, SystemClock
 from mailbot.config import Config
+from mailbot.ocr import INSTALL_HINT, Tesseract, find_tesseract
 from mailbot.service import Intake
 from mailbot.replies.check import check_templates
 from mailbot.replies.render import Renderer
@@ -17,6 +19,8 @@ from mailbot.rulebook import load_rulebook
 from mailbot.rulebook.models import Rulebook
 from mailbot.store.database import open_database
 from mailbot.store.files import FileStore
+
+log = logging.getLogger("mailbot")
 
 
 @dataclass
@@ -35,8 +39,26 @@ def build_app(config: Config, *, clock: Clock | None = None, rules_dir: Path | N
     renderer = _renderer(config)   # every input checked before the database is touched
     sessions = open_database(config.database_url)
     files = FileStore(config.path(config.storage.dir))
-    intake = Intake(config, rulebook, sessions, files, renderer, clock)
+    intake = Intake(config, rulebook, sessions, files, renderer, clock, _ocr(config))
     return App(config, rulebook, sessions, files, intake, clock)
+
+
+_told: set[str] = set()
+
+
+def _ocr(config: Config) -> Tesseract | None:
+    """Tesseract for photos and scans; without it mailbot runs without OCR and says so once."""
+    if not config.ocr.enabled:
+        return None
+    binary = find_tesseract()
+    if binary is None:
+        if "missing" not in _told:
+            _told.add("missing")
+            log.warning("OCR off: Tesseract with English and Italian is not installed (%s); photos are made into "
+                        "PDFs unread and scans are judged by their names", INSTALL_HINT)
+        return None
+    return Tesseract(binary, page_seconds=config.ocr.page_seconds, budget=config.ocr.pages_per_message,
+                     total_seconds=config.ocr.seconds_per_message)
 
 
 def _renderer(config: Config) -> Renderer:

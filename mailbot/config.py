@@ -292,6 +292,15 @@ class RulesConfig(Section):
     dir: str = "rules"
 
 
+class OcrConfig(Section):
+    """OCR of phone photos and scans with Tesseract (when it is installed)."""
+    enabled: bool = True
+    page_seconds: int = Field(default=60, ge=5, le=600)        # a page that takes longer is skipped
+    pages_per_message: int = Field(default=30, ge=1, le=1000)  # pages read for one message at most
+    seconds_per_message: int = Field(default=300, ge=10)       # time spent on OCR for one message at most
+    queue_seconds: int = Field(default=60, ge=5)               # how often `run` reads queued long scans
+
+
 class TemplatesConfig(Section):
     dir: str = ""              # the office's own wording: a file here replaces the packaged one
 
@@ -402,6 +411,7 @@ class Config(Section):
     storage: StorageConfig = StorageConfig()
     rules: RulesConfig = RulesConfig()
     templates: TemplatesConfig = TemplatesConfig()
+    ocr: OcrConfig = OcrConfig()
     payment: PaymentConfig
 
     base_dir: Path = Path(".")  # the config file's folder; relative paths are resolved against it

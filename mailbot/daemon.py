@@ -26,7 +26,7 @@ from mailbot.app import App
 from mailbot.errors import DatabaseUnavailable, MailboxError
 from mailbot.faults import infrastructure_fault
 from mailbot.schedule.digest import run_digest
-from mailbot.schedule.jobs import JobReport, run_deadlines, run_housekeeping, run_retention
+from mailbot.schedule.jobs import JobReport, run_deadlines, run_housekeeping, run_ocr_queue, run_retention
 from mailbot.logsafe import where
 from mailbot.mailbox import open_mailbox
 from mailbot.mailbox.base import Mailbox, WaitingMessage
@@ -297,6 +297,7 @@ class Worker:
         result = self.run_job("deadlines", run_deadlines)
         self.run_job("retention", run_retention)
         self.run_job("housekeeping", self.housekeeping)
+        self.run_job("ocr", run_ocr_queue)
         self.run_job("digest", run_digest)
         if report is not None and result is not None:
             report.reminders = result.sent
@@ -371,7 +372,8 @@ class Worker:
         now = datetime.now(timezone.utc)
         for name, job, seconds in (("deadlines", run_deadlines, every.deadlines_seconds),
                                    ("retention", run_retention, every.retention_seconds),
-                                   ("housekeeping", self.housekeeping, every.housekeeping_seconds)):
+                                   ("housekeeping", self.housekeeping, every.housekeeping_seconds),
+                                   ("ocr", run_ocr_queue, self.app.config.ocr.queue_seconds)):
             scheduler.add_job(self.run_job, "interval", args=(name, job), id=name, seconds=seconds,
                               next_run_time=now, **options)
         scheduler.add_job(self.run_job, "interval", args=("digest", run_digest), id="digest", seconds=DIGEST_CHECK_SECONDS,

@@ -22,6 +22,7 @@ from mailbot.clock import Clock
 from mailbot.config import Config
 from mailbot.documents.blank_forms_cache import blank_form
 from mailbot.errors import MailbotError
+from mailbot.ocr import Tesseract
 from mailbot.replies.render import Renderer
 from mailbot.rulebook.models import Rulebook
 from mailbot.schedule.workdays import WorkCalendar
@@ -74,8 +75,9 @@ def office_of(config: Config, rulebook: Rulebook) -> Office:
 
 class Intake:
     def __init__(self, config: Config, rulebook: Rulebook, sessions: sessionmaker[Session], files: FileStore,
-                 renderer: Renderer, clock: Clock):
+                 renderer: Renderer, clock: Clock, ocr: Tesseract | None = None):
         self.config = config
+        self.ocr = ocr   # reads page images of photos and scans; None: no OCR
         self.rulebook = rulebook
         self.sessions = sessions
         self.files = files
@@ -88,7 +90,7 @@ class Intake:
 
     # -- the public steps --------------------------------------------------------------------
     def process(self, raw: bytes, *, dry_run: bool = False) -> Outcome:
-        envelope = open_envelope(raw, self.rulebook, self.office)
+        envelope = open_envelope(raw, self.rulebook, self.office, self.ocr.for_message().page if self.ocr else None)
         with self.sessions() as session:
             if session.execute(select(InboundMessage.id).where(
                     InboundMessage.dedup_key == envelope.dedup_key)).first():
@@ -123,7 +125,7 @@ class Intake:
             view = facts.by_reference
             decision = decide_command("", (), view, Role.ADMIN, command, self.rulebook, self.office,
                                       staff_facts(view, facts, self.rulebook, self.office, now),
-                                      tuple((d.sha256, d.filename) for d in view.documents if d.usable))
+                                      tuple(d.sent_as for d in view.documents if d.usable))
             decision = paused(capped(decision, facts.replies_today, self.office.max_replies_per_day), facts)
             inbound = Inbound(dedup_key=f"{by}:{ref}:{now.isoformat()}", raw=command.line.encode())
             outcome = self._commit(session, decision, inbound, now)
@@ -138,7 +140,8 @@ class Intake:
         digest = raw_of_pending(session, facts.pending.request_id)
         if not digest:
             return facts, {}
-        original = open_envelope(self.files.get(digest), self.rulebook, self.office)
+        original = open_envelope(self.files.get(digest), self.rulebook, self.office,
+                                 self.ocr.for_message().page if self.ocr else None)
         return replace(facts, pending=replace(facts.pending, attachments=original.attachments)), original.data()
 
     # -- writing ---------------------------------------------------------------------------------

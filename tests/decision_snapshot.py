@@ -51,6 +51,8 @@ url = "sqlite:///{dir}/mailbot.db"
 dir = "{dir}/docs"
 [rules]
 dir = "{rules}"
+[ocr]
+enabled = false   # the same decisions with or without Tesseract on the machine (OCR has its own tests)
 [payment]
 beneficiary = "Example Hospital"
 iban = "IT60X0542811101000000123456"

@@ -74,11 +74,7 @@ def case_detail(app, ref: str) -> str | None:
             out.append(f"  - {f['code']}: {f.get('subject', '')}")
         out += ["", "Documents:"]
         for d in case.documents:
-            verdict = d.problem or ("badly named" + (f" (suggest {d.suggestion})" if d.suggestion else "")
-                                    if not d.name_ok else "ok")
-            out.append(f"  - {d.filename}  [{d.kind}, {d.pages} p., {', '.join(d.doc_types) or 'unclassified'}] {verdict}")
-            if d.detail:   # what inspection noticed: active content (JavaScript...), no text layer, limits
-                out.append(f"      {d.detail}")
+            out += _document_lines(d)
         if not case.documents:
             out.append("  none")
         out += ["", "Assignment and payment:",
@@ -118,6 +114,21 @@ def _undelivered_lines(session, case: Case, when) -> list[str]:
             *(f"  {u.address} ({u.role}): {u.status or 'no status'} on {when(u.at)}"
               + (f": {u.diagnostic}" if u.diagnostic else "") for u in paused),
             f"  correct with: mailbot case {case.ref} --set-email ROLE ADDRESS"]
+
+
+def _document_lines(d) -> list[str]:
+    """One document of `mailbot case`: name (and the containers it came from), what it is, the verdict."""
+    verdict = d.problem or ("badly named" + (f" (suggest {d.suggestion})" if d.suggestion else "")
+                            if not d.name_ok else "ok")
+    where = "".join(f", inside {c}" for c in d.inside or ())
+    out = [f"  - {d.filename}{where}  [{d.kind}, {d.pages} p., {', '.join(d.doc_types) or 'unclassified'}] {verdict}"]
+    if d.searchable_sha256:
+        out.append("      the staff receive the PDF made of it (searchable when read by OCR)")
+    if d.ocr_state and d.ocr_state != "done":
+        out.append(f"      OCR of the whole scan: {d.ocr_state.split(':', 1)[0]}")
+    if d.detail:   # what inspection noticed: active content (JavaScript...), no text layer, limits
+        out.append(f"      {d.detail}")
+    return out
 
 
 def _pending_lines(session, case_id: int, when) -> list[str]:

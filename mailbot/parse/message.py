@@ -48,6 +48,7 @@ class Attachment:
     data: bytes              # decoded payload
     from_forwarded: bool = False  # came from inside a forwarded message/rfc822 part
     sha256: str = ""         # of `data`; computed once, here, and carried everywhere after
+    inside: tuple[str, ...] = ()  # the containers it was unpacked from, innermost first (documents.containers)
 
     def __post_init__(self) -> None:
         if not self.sha256:

@@ -38,7 +38,8 @@ def view(case: Case) -> CaseView:
         documents=tuple(StoredDocument(d.filename, d.sha256, tuple(d.doc_types or ()),
                                        d.problem is None and d.name_ok,
                                        d.problem or ("" if d.name_ok else f"badly named ({d.name_reason})"),
-                                       active_content_of(d.detail or ""))
+                                       active_content_of(d.detail or ""), tuple(d.inside or ()),
+                                       d.searchable_sha256)
                         for d in case.documents),
         condition_id=case.condition_id, specialist_email=case.specialist_email, amount_due=case.amount_due,
         triage=dict(case.triage or {}), declined_by=tuple(case.declined_by or ()),

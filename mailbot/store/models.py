@@ -108,6 +108,13 @@ class Document(Base):
     suggestion: Mapped[str | None] = mapped_column(String(255))
     detail: Mapped[str] = mapped_column(Text, default="")
     received_at: Mapped[datetime]
+    inside: Mapped[list[Any]] = mapped_column(default=list)   # containers it was unpacked from, innermost first
+    # A photo turned into a PDF, or a scan given a text layer by OCR: what the staff receive (the
+    # original, `sha256`, is kept too). None: the document is sent as it came.
+    searchable_sha256: Mapped[str | None] = mapped_column(String(64))
+    # OCR of a long scan left to the background job (schedule/jobs.run_ocr_queue): "" nothing to do, "queued",
+    # "running:<ISO time claimed>", "done", "failed".
+    ocr_state: Mapped[str] = mapped_column(String(40), default="")
 
     case: Mapped[Case] = relationship(back_populates="documents")
 

@@ -90,7 +90,7 @@ def decide(envelope: Envelope, facts: Facts, rulebook: Rulebook, office: Office,
         if decision is None:
             decision = decide_command(msg.from_addr, attachments, case, role, read_command(msg.text, role), rulebook,
                                       office, staff_facts(case, facts, rulebook, office, now),
-                                      tuple((d.sha256, d.filename) for d in case.documents if d.usable),
+                                      tuple(d.sent_as for d in case.documents if d.usable),
                                       report_documents(role, attachments),
                                       proof=proof_of(envelope, facts, case, role, office))
     if decision is None:
@@ -154,7 +154,7 @@ def confirmation(envelope: Envelope, facts: Facts, case: CaseView, role: Role, r
         parsed = None if pending.verb == Verb.REPORT else read_command(pending.line, role)
         decision = decide_command(pending.address, original, case, role, parsed, rulebook, office,
                                   staff_facts(case, facts, rulebook, office, now),
-                                  tuple((d.sha256, d.filename) for d in case.documents if d.usable),
+                                  tuple(d.sent_as for d in case.documents if d.usable),
                                   report_documents(role, original),
                                   proof=Proof("confirmed", refused=office.require_authenticated_staff
                                               and role in STAFF_ROLES and not envelope.authenticated))

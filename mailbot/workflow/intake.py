@@ -15,6 +15,7 @@ from typing import Any
 from mailbot.checks.completeness import DocumentFacts, check_completeness
 from mailbot.checks.findings import Finding
 from mailbot.documents.forms import fields_from_body, requestor_name
+from mailbot.documents.photos import PHOTO_KINDS
 from mailbot.parse import ParsedMessage
 from mailbot.rulebook.models import Rulebook
 from mailbot.workflow.effects import Builder, IntakeData, perform
@@ -28,16 +29,23 @@ from mailbot.workflow.transitions import STAFF_ROLES, TABLE, Disposition, Role, 
 def file_findings(attachments: tuple[AssessedAttachment, ...]) -> list[Finding]:
     out: list[Finding] = []
     for a in attachments:
+        where = _where(a.inside)
         if a.duplicate:
-            out.append(Finding("file_duplicate", a.filename))
+            out.append(Finding("file_duplicate", a.filename, where))
         elif a.problem is not None:
-            out.append(Finding("file_problem", a.filename, {"problem": a.problem, "kind": a.kind}))
+            out.append(Finding("file_problem", a.filename, {"problem": a.problem, "kind": a.kind, **where}))
         elif not a.name_ok:
             out.append(Finding("file_badly_named", a.filename, {
-                "reason": a.name_reason, "suggestion": a.suggestion, "types": list(a.doc_types)}))
+                "reason": a.name_reason, "suggestion": a.suggestion, "types": list(a.doc_types), **where}))
         elif not a.doc_types:
-            out.append(Finding("file_unrecognised", a.filename))
+            out.append(Finding("file_unrecognised", a.filename, where))
     return out
+
+
+def _where(inside: tuple[str, ...]) -> dict[str, list[str]]:
+    """Where an unpacked file came from, for replies ("histology.pdf, inside records.zip"); nothing
+    for a file attached directly."""
+    return {"inside": list(inside)} if inside else {}
 
 
 def warning_findings(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...]) -> list[Finding]:
@@ -116,7 +124,8 @@ def _intake(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], rou
     language = form.get("language") if form.get("language") in office.languages else (
         base.language if base else guessed if guessed in office.languages else office.default_language)
     stored = tuple(base.documents) if base else ()
-    new_docs = tuple(StoredDocument(a.filename, a.sha256, a.doc_types, a.usable, _problem_note(a), a.active_content)
+    new_docs = tuple(StoredDocument(a.filename, a.sha256, a.doc_types, a.usable, _problem_note(a), a.active_content,
+                                    a.inside, a.searchable_sha256)
                      for a in attachments if not a.duplicate)
     condition_id, requirements = check_completeness(
         form=form, consent=consent, rulebook=rulebook,
@@ -169,10 +178,10 @@ def _intake_data(msg: ParsedMessage, case: CaseView | None, form: dict[str, str]
                  "unreadable_parts": list(msg.unreadable_parts)},
         triage_context=lambda lang: {**context(lang), "unreadable_parts": list(msg.unreadable_parts),
                                      "documents": [_doc_line(d, lang, rulebook) for d in all_docs if d.usable],
-                                     "unusable": [{"filename": d.filename, "problem": d.problem}
+                                     "unusable": [{"filename": d.filename, "problem": d.problem, **_where(d.inside)}
                                                   for d in all_docs if not d.usable]},
-        usable_documents=tuple((d.sha256, d.filename) for d in all_docs if d.usable),
-        fresh_documents=tuple((d.sha256, d.filename) for d in new_docs if d.usable),
+        usable_documents=tuple(d.sent_as for d in all_docs if d.usable),
+        fresh_documents=tuple(d.sent_as for d in new_docs if d.usable),
         active_files=tuple(d.filename for d in new_docs if d.usable and d.active_content),
         report_due_if_restarted=report_due,
         **_ask(form, requirements, any(d.usable for d in all_docs) or bool(form)))
@@ -212,8 +221,8 @@ def _problem_note(a: AssessedAttachment) -> str:
 
 def _doc_line(d: StoredDocument, language: str, rulebook: Rulebook) -> dict[str, Any]:
     titles = [rulebook.title(t, language) for t in d.doc_types[:1]]
-    return {"filename": d.filename, "types": titles, "title": titles[0] if titles else "",
-            "active_content": list(d.active_content)}
+    return {"filename": d.sent_as[1], "types": titles, "title": titles[0] if titles else "",
+            "active_content": list(d.active_content), **_where(d.inside)}   # named as attached for the staff
 
 
 def _context(form: dict[str, str], language: str, rulebook: Rulebook, office: Office, route: Route,
@@ -254,8 +263,10 @@ def _context(form: dict[str, str], language: str, rulebook: Rulebook, office: Of
             entry["types"] = [rulebook.title(t, language) for t in f.detail.get("types", [])]
         files.append(entry)
     condition = rulebook.conditions.get(condition_id) if condition_id else None
-    received = [{"filename": a.filename, "types": [rulebook.title(t, language) for t in a.doc_types[:1]]}
-                for a in attachments if a.usable]
+    received = [{"filename": a.filename, "types": [rulebook.title(t, language) for t in a.doc_types[:1]],
+                 **_where(a.inside)} for a in attachments if a.usable]
+    photos = [{"filename": a.filename, "read": a.has_text, **_where(a.inside)}
+              for a in attachments if a.usable and a.kind in PHOTO_KINDS]
     return {
         "office_name": office.name, "office_address": office.address,
         "requestor_name": requestor_name(form),
@@ -272,4 +283,5 @@ def _context(form: dict[str, str], language: str, rulebook: Rulebook, office: Of
         "consultation_types": list(condition.consultation_types) if condition else [],
         "specialties": list(condition.specialties) if condition else [],
         "known_conditions": [c.title.get(language) for c in rulebook.conditions.values()],
+        **({"photos": photos} if photos else {}),   # thanked for, and told a PDF is preferred next time
     }

@@ -7,7 +7,7 @@ from datetime import datetime, timezone, tzinfo
 from typing import Any
 
 from mailbot.checks.findings import Finding
-from mailbot.documents.assess import AssessedAttachment  # noqa: F401  (part of a Decision)
+from mailbot.documents.assess import AssessedAttachment, pdf_name  # noqa: F401  (part of a Decision)
 from mailbot.workflow.transitions import CLOSED_STATES, OPEN_STATES, Disposition, Role, State  # noqa: F401
 
 
@@ -52,6 +52,15 @@ class StoredDocument:
     usable: bool
     problem: str = ""   # why it is not usable, for the staff's view
     active_content: tuple[str, ...] = ()   # JavaScript, OpenAction... (documents.inspect.ACTIVE_KINDS)
+    inside: tuple[str, ...] = ()           # the containers it was unpacked from, innermost first
+    searchable_sha256: str | None = None   # the PDF the staff receive instead (a photo, an OCRed scan)
+
+    @property
+    def sent_as(self) -> tuple[str, str]:
+        """(digest, file name) of what the staff receive: the PDF made of a photo or a scan, else the file."""
+        if self.searchable_sha256:
+            return self.searchable_sha256, pdf_name(self.filename)
+        return self.sha256, self.filename
 
 
 @dataclass(frozen=True)
@@ -245,4 +254,11 @@ class Decision:
         if self.delivery is None:
             data.pop("delivery")
         data["findings"] = [f.as_dict() for f in self.findings]
+        for attachment in data["attachments"]:   # only unpacked members say where they came from,
+            if not attachment["inside"]:          # only photos and scans have a searchable copy
+                del attachment["inside"]
+            if attachment["searchable_sha256"] is None:
+                del attachment["searchable_sha256"]
+            if not attachment["ocr_queued"]:
+                del attachment["ocr_queued"]
         return data

@@ -2,7 +2,7 @@
 paused for that case until an admin records a corrected one).
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0005
 Created: 2026-12-01 02:41:02.173346
 """
 
