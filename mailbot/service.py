@@ -35,6 +35,7 @@ from mailbot.workflow.commands import Command
 from mailbot.workflow.decide import capped, staff_facts
 from mailbot.workflow.decide import decide as decide_message
 from mailbot.workflow.envelope import Envelope, dedup_key, open_envelope
+from mailbot.workflow.hospitals import scoped
 from mailbot.workflow.model import Decision, Office, ReplySpec
 from mailbot.workflow.staff import decide_command
 from mailbot.workflow.transitions import Disposition, Role, table_templates
@@ -67,7 +68,9 @@ def office_of(config: Config, rulebook: Rulebook) -> Office:
                   max_replies_per_day=off.max_replies_per_address_per_day, zone=off.zone,
                   calendar=WorkCalendar.from_rulebook(rulebook),
                   require_authenticated_staff=security.require_authenticated_staff,
-                  authserv_id=security.authserv_id)
+                  authserv_id=security.authserv_id,
+                  own_addresses=tuple(h.address for h in rulebook.hospitals.values()),
+                  ref_prefixes=tuple(h.case_prefix for h in rulebook.hospitals.values()))
 
 
 class Intake:
@@ -110,10 +113,11 @@ class Intake:
                 raise CaseNotFound(f"no case {ref}")
             facts = case_facts(session, case, now=now)
             view = facts.by_reference
+            rules, office = self.scoped(view.hospital)
             decision = decide_command("", (), view, Role.ADMIN, Command("PAID", (amount,) if amount else (), "", text),
-                                      self.rulebook, self.office, staff_facts(view, facts, self.rulebook, self.office, now),
+                                      rules, office, staff_facts(view, facts, rules, office, now),
                                       tuple((d.sha256, d.filename) for d in view.documents if d.usable))
-            decision = capped(decision, facts.replies_today, self.office.max_replies_per_day)
+            decision = capped(decision, facts.replies_today, office.max_replies_per_day)
             inbound = Inbound(dedup_key=f"{by}:{ref}:{now.isoformat()}", raw=text.encode())
             outcome = self._commit(session, decision, inbound, now)
             session.commit()
@@ -121,8 +125,7 @@ class Intake:
 
     # -- writing ---------------------------------------------------------------------------------
     def _commit(self, session: Session, d: Decision, inbound: Inbound, now: datetime) -> Outcome:
-        case, _row = apply(session, self.files, d, inbound, now, case_prefix=self.office.case_prefix,
-                           zone=self.office.zone)
+        case, _row = apply(session, self.files, d, inbound, now, case_prefix=self._prefix(d), zone=self.office.zone)
         if case is None:
             return Outcome(d.disposition, None, d)
         outcome = Outcome(d.disposition, case.ref, d)
@@ -132,8 +135,24 @@ class Intake:
                                               local=inbound.files))
         return outcome
 
+    def _prefix(self, d: Decision) -> str:
+        """The case prefix of a new case: its hospital's, else the office's."""
+        hospital = self.rulebook.hospitals.get(d.patch.as_dict().get("hospital") or "")
+        return hospital.case_prefix if hospital is not None else self.office.case_prefix
+
+    def _sender(self, hospital_id: str | None) -> tuple[str, str]:
+        """(name, address) replies on a case of this hospital come from."""
+        hospital = self.rulebook.hospitals.get(hospital_id or "")
+        return (hospital.name, hospital.address) if hospital is not None else (self.office.name, self.office.address)
+
+    def scoped(self, hospital_id: str | None) -> tuple[Rulebook, Office]:
+        """The rules and office of one case's hospital (for the scheduler's and the CLI's decisions)."""
+        return scoped(self.rulebook, self.office, hospital_id)
+
     def _preview(self, d: Decision, envelope: Envelope, next_ref: str, now: datetime) -> Outcome:
         """What `replay --dry-run` shows: the decision and its rendered replies; nothing written."""
+        if d.new_case and not next_ref.startswith(self._prefix(d) + "-"):
+            next_ref = self._prefix(d) + "-" + next_ref.split("-", 1)[1]
         ref = d.case_ref or (next_ref if d.new_case else None)
         outcome = Outcome(d.disposition, ref, d)
         if ref is None:
@@ -141,7 +160,7 @@ class Intake:
         inbound = _inbound(envelope)
         for i, spec in enumerate(d.replies):
             rendered = self._render(spec, ref, now, self._message_id(ref, inbound, i), inbound.message_id,
-                                    inbound.references, inbound.files)
+                                    inbound.references, inbound.files, d.patch.as_dict().get("hospital"))
             outcome.replies.append((list(spec.to), rendered.subject, rendered.raw))
         return outcome
 
@@ -153,9 +172,9 @@ class Intake:
               references: tuple[str, ...] = (), local: dict[str, bytes] | None = None
               ) -> tuple[list[str], str, bytes]:
         """Render one ReplySpec and add it to the outbox (in the caller's transaction)."""
-        rendered = self._render(spec, case.ref, now, message_id, in_reply_to, references, local)
+        rendered = self._render(spec, case.ref, now, message_id, in_reply_to, references, local, case.hospital)
         session.add(OutboxMessage(
-            case_id=case.id, message_id=message_id, purpose=spec.purpose, sender=self.office.address,
+            case_id=case.id, message_id=message_id, purpose=spec.purpose, sender=self._sender(case.hospital)[1],
             recipients=list(spec.to), subject=rendered.subject, raw=rendered.raw, status="queued",
             next_attempt_at=now, created_at=now))
         session.add(Event(case_id=case.id, at=now, kind="reply_queued",
@@ -163,14 +182,15 @@ class Intake:
         return list(spec.to), rendered.subject, rendered.raw
 
     def _render(self, spec: ReplySpec, ref: str, now, message_id: str, in_reply_to: str,
-                references: tuple[str, ...], local: dict[str, bytes] | None):
+                references: tuple[str, ...], local: dict[str, bytes] | None, hospital: str | None = None):
         attachments = [(self.rulebook.blank_form_filename(form, spec.language), blank_form(form, spec.language))
                        for form in spec.blank_forms]
         for digest, filename in spec.documents:
             data = (local or {}).get(digest)
             attachments.append((filename, data if data is not None else self.files.get(digest)))
         return self.renderer.render(spec, case_ref=ref, message_id=message_id, date=now, in_reply_to=in_reply_to,
-                                    references=references, attachments=attachments)
+                                    references=references, attachments=attachments,
+                                    sender=self._sender(hospital) if hospital else None)
 
 
 def _inbound(envelope: Envelope) -> Inbound:

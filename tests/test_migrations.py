@@ -34,6 +34,8 @@ from mailbot.resources import default_rules_dir
 # is made by its own migration, never by create_all).
 PRE_MIGRATION_TABLES = ["audit", "case_counters", "cases", "documents", "events", "inbound_messages",
                         "mailbox_forget", "outbox", "payments", "reminders"]
+# Columns later revisions add to those tables: a database made before migrations lacks them.
+LATER_COLUMNS = {"cases": ("hospital",)}
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
 
 
@@ -76,6 +78,10 @@ def pre_migration_database(db_url: str) -> dict[str, list[tuple]]:
             AuditLine(ref="SO-2025-00009", at=NOW, action="purged", detail={"documents": 3}),
         ])
         s.commit()
+    with engine.begin() as connection:
+        for table, columns in LATER_COLUMNS.items():
+            for column in columns:
+                connection.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
     rows = table_rows(engine)
     engine.dispose()
     return rows
@@ -85,7 +91,9 @@ def table_rows(engine) -> dict[str, list[tuple]]:
     metadata = MetaData()
     metadata.reflect(engine, only=PRE_MIGRATION_TABLES)
     with engine.connect() as connection:
-        return {name: [tuple(r) for r in connection.execute(select(table).order_by(*table.primary_key.columns))]
+        return {name: [tuple(r) for r in connection.execute(
+                    select(*(c for c in table.columns if c.name not in LATER_COLUMNS.get(name, ())))
+                    .order_by(*table.primary_key.columns))]
                 for name, table in metadata.tables.items()}
 
 

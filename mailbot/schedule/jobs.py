@@ -59,7 +59,8 @@ def run_deadlines(app) -> JobReport:
                 for key in keys:
                     session.add(Reminder(case_id=case_id, key=key, at=now))
                     session.flush()   # on PostgreSQL another daemon's identical row fails here, not after mailing
-                    specs = reminder_specs(key, view, list(case.findings or []), app.rulebook, app.intake.office,
+                    rules, office = app.intake.scoped(view.hospital)
+                    specs = reminder_specs(key, view, list(case.findings or []), rules, office,
                                            due=due, delete_on=delete_on, amount=case.amount_due or "")
                     last = _last_sent_to(session, case_id, view.requestor_email)
                     for i, spec in enumerate(specs):

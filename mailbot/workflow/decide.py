@@ -16,6 +16,7 @@ from mailbot.checks.authentication import sender_authenticated
 from mailbot.rulebook.models import Rulebook
 from mailbot.workflow.effects import StaffFacts
 from mailbot.workflow.envelope import Envelope
+from mailbot.workflow.hospitals import hospital_of, office_for
 from mailbot.workflow.intake import decide as decide_intake
 from mailbot.workflow.limits import split_by_cap
 from mailbot.workflow.model import CaseView, Decision, Facts, Office
@@ -25,12 +26,18 @@ from mailbot.workflow.staff import decide_command, read_command
 from mailbot.workflow.transitions import STAFF_ROLES, Role, State
 
 
-def route_of(envelope: Envelope, facts: Facts, rulebook: Rulebook, now: datetime) -> Route:
-    """Thread, then ref, then the sender's one open case; an update or a new case
-    for new documents on a closed one."""
+def form_in(envelope: Envelope) -> dict[str, str]:
+    """The request-form fields this message carries (body, then fillable PDFs)."""
     form_here: dict[str, str] = dict(envelope.body_form)
     for a in envelope.attachments:
         form_here.update(a.form_fields)
+    return form_here
+
+
+def route_of(envelope: Envelope, facts: Facts, rulebook: Rulebook, now: datetime) -> Route:
+    """Thread, then ref, then the sender's one open case; an update or a new case
+    for new documents on a closed one."""
+    form_here = form_in(envelope)
     other_patient = any(form_names_other_patient(form_here, c) for c in facts.sender_open)
     route = choose_case(Candidates(by_thread=facts.by_thread, by_reference=facts.by_reference,
                                    sender_open=facts.sender_open), carries_form_for_other_patient=other_patient)
@@ -61,9 +68,17 @@ def report_documents(role: str, attachments) -> tuple[tuple[str, str], ...]:
                  and not a.duplicate)
 
 
+def for_message(envelope: Envelope, route: Route, rulebook: Rulebook, office: Office) -> tuple[Rulebook, Office]:
+    """The rules and office of the hospital this message is for (themselves without hospitals)."""
+    msg = envelope.message
+    hospital = hospital_of(rulebook, route.case, form_in(envelope), (*msg.delivered_to, *msg.to, *msg.cc))
+    return rulebook.for_hospital(hospital), office_for(office, rulebook, hospital)
+
+
 def decide(envelope: Envelope, facts: Facts, rulebook: Rulebook, office: Office, now: datetime) -> Decision:
     msg, attachments = envelope.message, envelope.attachments
     route = route_of(envelope, facts, rulebook, now)
+    rulebook, office = for_message(envelope, route, rulebook, office)
     case = route.case
     if case is not None:
         known = frozenset(d.sha256 for d in case.documents)

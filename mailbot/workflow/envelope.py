@@ -46,7 +46,7 @@ def dedup_key(msg: ParsedMessage, raw: bytes) -> str:
 
 def open_envelope(raw: bytes, rulebook: Rulebook, office: Office) -> Envelope:
     msg = parse_message(raw)
-    automatic = automatic_reason(msg, {office.address.lower()})
+    automatic = automatic_reason(msg, {office.address.lower(), *(a.lower() for a in office.own_addresses)})
     seen: set[str] = set()
     attachments = []
     for att in msg.attachments:
@@ -54,11 +54,12 @@ def open_envelope(raw: bytes, rulebook: Rulebook, office: Office) -> Envelope:
             continue
         seen.add(att.sha256)
         attachments.append(assess(att, rulebook, max_bytes=office.max_attachment_bytes, known_hashes=frozenset()))
-    refs = tuple(dict.fromkeys(find_refs(msg.subject, office.case_prefix) + find_refs(msg.text, office.case_prefix)))
+    refs = tuple(dict.fromkeys(ref for text in (msg.subject, msg.text) for prefix in office.prefixes
+                               for ref in find_refs(text, prefix)))
     bounced = ()
     if automatic:   # a bounce quotes the Message-ID of what we sent
-        sent_id = re.compile(rf"<({re.escape(office.case_prefix)}-\d{{4}}-\d{{5}})\.[^<>@\s]+@{re.escape(office.domain)}>",
-                             re.I)
+        prefixes = "|".join(re.escape(p) for p in office.prefixes)
+        sent_id = re.compile(rf"<((?:{prefixes})-\d{{4}}-\d{{5}})\.[^<>@\s]+@{re.escape(office.domain)}>", re.I)
         bounced = tuple(sent_id.findall(raw.decode("latin-1")))
     return Envelope(raw=raw, message=msg, dedup_key=dedup_key(msg, raw), attachments=tuple(attachments),
                     body_form=fields_from_body(msg.text), automatic=automatic, refs=refs, bounced_refs=bounced)
