@@ -180,7 +180,7 @@ def _once(app) -> int:
     """One cycle; 3 when the mailbox, database or storage could not be used, 1 when work
     remains (messages left in the inbox, mail still queued, a reply refused for good in this
     cycle), else 0."""
-    from mailbot.daemon import LOOP_SERVICES, Worker
+    from mailbot.daemon import Worker, is_loop_service
     worker = Worker(app)
     try:
         report = worker.cycle()
@@ -190,7 +190,7 @@ def _once(app) -> int:
     print(f"processed {report.processed}, quarantined {report.quarantined}, errors {report.errors}, "
           f"left {report.left}; sent {d.sent}, retrying {d.retrying}, failed {d.failed}, "
           f"undelivered {report.undelivered}")
-    down = [s for s in report.down if s in LOOP_SERVICES]
+    down = [s for s in report.down if is_loop_service(s)]
     if down:
         print(f"mailbot: unavailable: {', '.join(down)} (see the log above)", file=sys.stderr)
         return 3

@@ -48,7 +48,9 @@ def case_detail(app, ref: str) -> str | None:
         if case is None:
             return None
         form = case.form or {}
-        out = [f"Case {case.ref}: {case.state}  (language {case.language}, opened {when(case.opened_at)})", "",
+        hospital = app.rulebook.hospitals.get(case.hospital or "")
+        at = f"  at {hospital.name}" if hospital is not None else ""
+        out = [f"Case {case.ref}: {case.state}  (language {case.language}, opened {when(case.opened_at)}){at}", "",
                "Parties:",
                f"  requestor: {(form.get('requestor_name', '') + ' ').lstrip()}<{case.requestor_email}> "
                f"as {form.get('requestor_role', '?')}",

@@ -131,21 +131,34 @@ def forget_in_mailbox(app, mailbox=None) -> int:
         pending = list(session.execute(select(MailboxForget)).scalars())
         if not pending:
             return 0
-        own = mailbox is None
-        try:
-            mailbox = mailbox or open_mailbox(app.config)
-            removed = mailbox.forget([p.message_id for p in pending])
-        except Exception as exc:
-            log.error("could not delete purged mail from the mailbox: %s; will retry", where(exc))
+        ids = [p.message_id for p in pending]
+        if mailbox is not None:
+            removed = _forget_in(lambda: mailbox, ids, own=False)
+        else:   # every mailbox: a purged case's mail may have come to any of them
+            counts = [_forget_in(lambda one=one: open_mailbox(one), ids, own=True)
+                      for _name, one in app.config.mailbox_configs()]
+            removed = None if None in counts else sum(counts)
+        if removed is None:
             return 0
-        finally:
-            if own and mailbox is not None:
-                mailbox.close()
         for row in pending:
             session.delete(row)
         session.commit()
         log.info("deleted %d purged message(s) from the mailbox folders", removed)
         return removed
+
+
+def _forget_in(opener, message_ids: list[str], *, own: bool) -> int | None:
+    """Messages deleted from one mailbox's folders; None when it could not be done now."""
+    mailbox = None
+    try:
+        mailbox = opener()
+        return mailbox.forget(message_ids)
+    except Exception as exc:
+        log.error("could not delete purged mail from the mailbox: %s; will retry", where(exc))
+        return None
+    finally:
+        if own and mailbox is not None:
+            mailbox.close()
 
 
 def run_housekeeping(app, transport=None) -> JobReport:
