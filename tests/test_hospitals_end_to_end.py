@@ -199,7 +199,7 @@ def test_a_condition_the_hospital_does_not_offer_gets_the_hospitals_that_do(netw
 
 
 def test_a_mailbox_that_refuses_its_login_is_reported_and_the_other_is_still_answered(
-        tmp_path, imap_account, smtp_sink, db_url, monkeypatch, caplog):
+        tmp_path, imap_account, smtp_sink, db_url, monkeypatch, caplog, capsys):
     rome = imap_account.account(SECOND_USER)
     rome.reset()
     network = Network(tmp_path, imap_account, rome, smtp_sink, db_url, monkeypatch,
@@ -215,6 +215,13 @@ def test_a_mailbox_that_refuses_its_login_is_reported_and_the_other_is_still_ans
     errors = [r.getMessage() for r in caplog.records if "mailbox rome" in r.getMessage()]
     assert len(errors) == 2 and all("login refused" in e for e in errors)   # once per run
     assert all("r0me" not in r.getMessage() for r in caplog.records)       # no password in the log
+
+    capsys.readouterr()
+    assert mailbot_main(["--config", str(network.config), "auth", "check"]) == 3
+    milan_line, rome_line, smtp_line = capsys.readouterr().out.splitlines()
+    assert milan_line.startswith("imap (milan): OK") and network.milan.username in milan_line
+    assert rome_line.startswith("imap (rome): FAIL") and "login refused" in rome_line
+    assert smtp_line.startswith("smtp: OK")
 
     monkeypatch.setenv("TEST_WRONG_PASSWORD", rome.password)   # the admin fixes the password
     assert network.once() == 0
@@ -262,3 +269,71 @@ def test_the_daemon_keeps_answering_one_mailbox_while_the_other_is_down_and_says
     said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("mailbox rome")]
     assert len(said) == 1 and "unavailable" in said[0] and "login refused" in said[0]
     assert not any(m.rcpt_tos == [LUCA] for m in network.sink.messages) and len(rome.messages("INBOX")) == 1
+
+
+def test_a_mailbox_whose_oauth2_grant_is_revoked_is_reported_and_the_other_is_still_answered(
+        tmp_path, oauth_imap, idp, imap_account, smtp_sink, monkeypatch, capsys, caplog):
+    from conftest import OAUTH_MAILBOX
+    from oauth_setup import oauth_env, oauth_table
+
+    grant = idp.new_grant(OAUTH_MAILBOX)
+    for name, value in oauth_env(idp, TEST_RT=grant).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("TEST_OFFICE_PASSWORD", imap_account.password)
+    config = tmp_path / "config.toml"
+    config.write_text(f"""
+[office]
+address = "office@network.example.org"
+
+[[mailboxes]]
+name = "cloud"
+[mailboxes.imap]
+auth = "oauth2"
+host = "{oauth_imap.host}"
+port = {oauth_imap.port}
+security = "none"
+username = "{OAUTH_MAILBOX}"
+{oauth_table("imap", idp).replace("[imap.oauth2]", "[mailboxes.imap.oauth2]")}
+[[mailboxes]]
+name = "office"
+[mailboxes.imap]
+host = "{imap_account.host}"
+port = {imap_account.port}
+security = "none"
+username = "{imap_account.username}"
+password_env = "TEST_OFFICE_PASSWORD"
+
+[smtp]
+host = "{smtp_sink.host}"
+port = {smtp_sink.port}
+security = "none"
+
+[database]
+url = "sqlite:///{tmp_path}/mailbot.db"
+[storage]
+dir = "{tmp_path / 'documents'}"
+[rules]
+dir = "{network_rules(tmp_path / 'rules')}"
+[payment]
+beneficiary = "H"
+iban = "IT60X0542811101000000123456"
+bic = "BPMOIT22XXX"
+""", encoding="utf-8")
+    run = lambda: mailbot_main(["--config", str(config), "once"])
+    oauth_imap.deliver(patient_mail("Maria <maria@example.net>", "Info", "How do I ask for a second opinion?"))
+    assert run() == 0 and oauth_imap.messages("INBOX") == []   # the grant works at first
+    idp.revoke_grant(grant)                                      # e.g. a password reset revoked it
+    oauth_imap.deliver(patient_mail("Luca <luca@example.net>", "Info", "Hello"))
+    imap_account.deliver(request(MARIA, MILAN))
+    capsys.readouterr()
+    with caplog.at_level(logging.ERROR):
+        assert run() == 3                                        # the cloud mailbox is unreachable...
+    assert "unavailable: mailbox cloud" in capsys.readouterr().err
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("mailbox cloud")]
+    assert len(said) == 1 and "invalid_grant" in said[0]
+    sent = [email.message_from_bytes(m.content, policy=policy.default) for m in smtp_sink.messages]
+    assert any(m["To"] == MARIA for m in sent)                   # ...the office's mail is answered
+    assert not any(m["To"] == "luca@example.net" for m in sent) and len(oauth_imap.messages("INBOX")) == 1
+    assert imap_account.messages("INBOX") == []
+    alerts = [m for m in sent if "mailbox login revoked" in m["Subject"]]
+    assert alerts and all(OAUTH_MAILBOX in m.get_body(("plain",)).get_content() for m in alerts)
