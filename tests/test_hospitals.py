@@ -13,7 +13,8 @@ from mailbot.rulebook import check_rules, default_rules_dir, load_rulebook
 from mailbot.schedule.workdays import WorkCalendar
 from mailbot.workflow.decide import decide
 from mailbot.workflow.envelope import open_envelope
-from mailbot.workflow.hospitals import hospital_of, named_hospital
+from mailbot.schedule.reminders import reminder_specs
+from mailbot.workflow.hospitals import hospital_of, named_hospital, scoped
 from mailbot.workflow.model import CaseView, Facts, Office
 from network_rules import (HOSPITALS, MILAN, MILAN_IBAN, ROME, ROME_IBAN, ROME_STAFF, ROME_TRIAGE,
                            network_rules)
@@ -206,3 +207,33 @@ def test_a_case_is_routed_to_its_hospitals_specialists(rules):
     envelope = open_envelope(mail(admin, MILAN, "Re: [RO-2026-00001]", "PAID"), rules, office(rules))
     d = decide(envelope, Facts(by_reference=case), rules, office(rules), NOW)
     assert d.patch.specialist_email == "rome.oncologist@rome.example.org", d.patch
+
+
+def test_a_fresh_mail_to_another_hospital_is_not_filed_on_the_senders_open_case_here(rules):
+    open_at_milan = CaseView(ref="MI-2026-00001", state="awaiting_documents", language="en", requestor_email=PATIENT,
+                             form={"patient_name": "Maria Rossi"}, consent={}, hospital="milan")
+    body = REQUEST.format(condition="breast cancer", extra="")
+    to_rome = open_envelope(mail(PATIENT, ROME, "Second opinion", body), rules, office(rules))
+    d = decide(to_rome, Facts(sender_open=(open_at_milan,)), rules, office(rules), NOW)
+    assert d.new_case and d.patch.hospital == "rome"
+    to_milan = open_envelope(mail(PATIENT, MILAN, "More documents", "Here they are."), rules, office(rules))
+    d = decide(to_milan, Facts(sender_open=(open_at_milan,)), rules, office(rules), NOW)
+    assert d.case_ref == "MI-2026-00001" and d.routed_by == "sender"
+
+
+def test_each_hospitals_accepted_languages_are_read_from_its_rules(rules):
+    assert rules.for_hospital("rome").accepted_languages == ("it", "en")
+    assert rules.for_hospital("milan").accepted_languages == ("en", "it")
+    assert load_rulebook(default_rules_dir()).accepted_languages == ("en", "it")
+    _rules, rome_office = scoped(rules, office(rules), "rome")
+    assert rome_office.accepted_languages == ("it", "en") and rome_office.case_prefix == "RO"
+
+
+def test_no_missing_documents_reminder_for_a_condition_the_hospital_does_not_offer(rules):
+    case = CaseView(ref="RO-2026-00001", state="awaiting_documents", language="en", requestor_email=PATIENT,
+                    form={}, consent={}, hospital="rome")
+    findings = [{"code": "condition_not_offered", "subject": "lung_cancer", "detail": {}}]
+    rome_rules, rome_office = scoped(rules, office(rules), "rome")
+    assert reminder_specs("documents:14", case, findings, rome_rules, rome_office, due=None) == []
+    payment = reminder_specs("payment:7", case, [], rome_rules, rome_office, due=None, amount="450.00")
+    assert payment[0].context["iban"] == ROME_IBAN and payment[0].context["amount"] == "450.00"

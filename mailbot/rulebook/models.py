@@ -432,6 +432,13 @@ class Rulebook(Strict):
         pricing = self.pricing.model_copy(update={"conditions": {**self.pricing.conditions, **hospital.prices}})
         return self.model_copy(update={"staff": staff, "pricing": pricing, "hospital": hospital_id})
 
+    @property
+    def accepted_languages(self) -> tuple[str, ...]:
+        """Languages clinical documents may be written in: this view's hospital's
+        (hospitals.toml `accepted_languages`), else English and Italian."""
+        hospital = self.hospitals.get(self.hospital)
+        return tuple(hospital.accepted_languages) if hospital is not None else ("en", "it")
+
     def offers(self, condition_id: str) -> bool:
         """Whether this view's hospital offers the condition (always, without hospitals)."""
         hospital = self.hospitals.get(self.hospital)

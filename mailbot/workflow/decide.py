@@ -38,9 +38,10 @@ def route_of(envelope: Envelope, facts: Facts, rulebook: Rulebook, now: datetime
     """Thread, then ref, then the sender's one open case; an update or a new case
     for new documents on a closed one."""
     form_here = form_in(envelope)
-    other_patient = any(form_names_other_patient(form_here, c) for c in facts.sender_open)
+    sender_open = same_hospital(facts.sender_open, envelope, form_here, rulebook)
+    other_patient = any(form_names_other_patient(form_here, c) for c in sender_open)
     route = choose_case(Candidates(by_thread=facts.by_thread, by_reference=facts.by_reference,
-                                   sender_open=facts.sender_open), carries_form_for_other_patient=other_patient)
+                                   sender_open=sender_open), carries_form_for_other_patient=other_patient)
     if sender_role(envelope.sender, None, rulebook) in STAFF_ROLES:
         return route   # staff files on a closed case are theirs to explain, not an update by the patient
     return route_closed_case(route, now=now, update_months=rulebook.pricing.update_months,
@@ -66,6 +67,17 @@ def report_documents(role: str, attachments) -> tuple[tuple[str, str], ...]:
         return ()
     return tuple((a.sha256, a.filename) for a in attachments if a.kind == "pdf" and a.problem is None
                  and not a.duplicate)
+
+
+def same_hospital(cases: tuple[CaseView, ...], envelope: Envelope, form: dict[str, str],
+                  rulebook: Rulebook) -> tuple[CaseView, ...]:
+    """The sender's open cases a fresh mail may join: with hospitals, only those of the hospital it
+    is written to (a request sent to another hospital of the network is a request of its own)."""
+    if not rulebook.hospitals or not cases:
+        return cases
+    msg = envelope.message
+    chosen = hospital_of(rulebook, None, form, (*msg.delivered_to, *msg.to, *msg.cc))
+    return tuple(c for c in cases if (c.hospital or rulebook.default_hospital) == chosen)
 
 
 def for_message(envelope: Envelope, route: Route, rulebook: Rulebook, office: Office) -> tuple[Rulebook, Office]:
