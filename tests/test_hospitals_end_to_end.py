@@ -143,7 +143,7 @@ def network(tmp_path, imap_account, smtp_sink, db_url, monkeypatch) -> Network:
     return Network(tmp_path, imap_account, rome, smtp_sink, db_url, monkeypatch)
 
 
-def test_each_hospital_asks_its_own_price_to_its_own_account_and_routes_to_its_own_staff(network):
+def test_each_hospital_asks_its_own_price_to_its_own_account_and_routes_to_its_own_staff(network, capsys):
     network.milan.deliver(request(MARIA, MILAN))
     network.rome.deliver(request(LUCA, ROME))
     assert network.once() == 0
@@ -180,6 +180,17 @@ def test_each_hospital_asks_its_own_price_to_its_own_account_and_routes_to_its_o
     mails = network.exchange(network.rome, reply_to(rome_payment_mail, ADMIN, "PAID", ROME))
     routed = only(mails, ROME_SPECIALIST)
     assert network.cases()[LUCA].specialist_email == ROME_SPECIALIST and cases[LUCA].ref in routed["Subject"]
+
+    # the admin records Milan's payment from the command line: Milan's price, Milan's specialists
+    assert mailbot_main(["--config", str(network.config), "payment", cases[MARIA].ref]) == 0
+    assert network.once() == 0
+    milan_specialists = {"giulia.romano@example.org", "elena.ferrari@example.org", "luca.ricci@example.org",
+                         "alessandro.conti@example.org"}
+    assert network.cases()[MARIA].specialist_email in milan_specialists
+    assert any(m["To"] in milan_specialists for m in network.new_replies())
+    assert mailbot_main(["--config", str(network.config), "cases"]) == 0
+    table = capsys.readouterr().out
+    assert f"{cases[MARIA].ref}  with_specialist  milan" in table and f"{cases[LUCA].ref}  with_specialist  rome" in table
 
 
 def test_a_condition_the_hospital_does_not_offer_gets_the_hospitals_that_do(network):

@@ -34,10 +34,12 @@ def cases_table(app, state: str | None = None) -> str:
                  c.updated_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"), c.language, c.condition_id or "-",
                  str(counts.get(c.id, 0)), str(len(c.findings or [])),
                  deadline_label(case_times(c), now, cal, zone, policy) or "-"] for c in cases]
+        if app.rulebook.hospitals:   # a network: which hospital each case is at
+            rows = [[*row[:2], c.hospital or app.rulebook.default_hospital, *row[2:]] for row, c in zip(rows, cases)]
     if not rows:
         return "no cases" + (f" in state {state}" if state else "")
-    return _table(rows, ["ref", "state", "opened", "updated", "lang", "condition", "docs", "open findings",
-                         "deadline"])
+    headers = ["ref", "state", "opened", "updated", "lang", "condition", "docs", "open findings", "deadline"]
+    return _table(rows, headers[:2] + ["hospital"] + headers[2:] if app.rulebook.hospitals else headers)
 
 
 def case_detail(app, ref: str) -> str | None:
