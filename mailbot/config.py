@@ -251,6 +251,7 @@ class MailboxEntry(Section):
     """One `[[mailboxes]]` entry: a name for the log, and where its mail is read (IMAP or Maildir)."""
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,40}$")
+    hospital: str = ""    # rules/hospitals.toml id: its mail is for that hospital unless it names another
     imap: ImapConfig | None = None
     maildir: MaildirConfig | None = None
 
@@ -431,6 +432,10 @@ class Config(Section):
             self._per_mailbox = [(f"mailbox {m.name}", self.model_copy(
                 update={"imap": m.imap, "maildir": m.maildir, "mailboxes": []})) for m in self.mailboxes]
         return list(self._per_mailbox)
+
+    def mailbox_hospitals(self) -> dict[str, str]:
+        """Service name -> the hospital a [[mailboxes]] entry serves (`hospital`), where given."""
+        return {f"mailbox {m.name}": m.hospital for m in self.mailboxes if m.hospital}
 
     @property
     def poll_seconds(self) -> int:

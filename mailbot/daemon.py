@@ -130,6 +130,7 @@ class Worker:
         self.mailboxes: list[tuple[str, Mailbox]] = [("mailbox", mailbox)] if mailbox is not None else [
             (name, open_mailbox(one)) for name, one in app.config.mailbox_configs()]
         self._next_try: dict[str, float] = {}  # a mailbox that is down: not tried again before then
+        self._hospital_of = app.config.mailbox_hospitals()   # service -> the hospital it serves
         self.transport = transport or open_transport(app.config)
         self.failures: dict[str, int] = {}
         self.defer_duplicates = False          # `run` sets it: other daemons may share the mailbox
@@ -198,7 +199,7 @@ class Worker:
         mailbox = mailbox if mailbox is not None else self.mailbox
         key = _key(service, waiting.key)
         try:
-            outcome = self._process(waiting.raw)
+            outcome = self._process(waiting.raw, self._hospital_of.get(service, ""))
         except Exception as exc:
             failed = infrastructure_fault(exc)
             if failed is not None:
@@ -232,15 +233,15 @@ class Worker:
                  f" on {outcome.case_ref}" if outcome.case_ref else "")
         return True
 
-    def _process(self, raw: bytes):
+    def _process(self, raw: bytes, hospital: str = ""):
         try:
-            return self.app.intake.process(raw)
+            return self.app.intake.process(raw, received_for=hospital)
         except IntegrityError:
             # Another worker committed the same message first (the dedup key is unique): processing
             # it again finds that record and reports a duplicate. A second IntegrityError is the
             # message's own (the same bytes fail the same way) and counts as a strike.
             log.info("a concurrent worker stored the same message first; checking")
-            return self.app.intake.process(raw)
+            return self.app.intake.process(raw, received_for=hospital)
 
     def _count_failure(self, key: str, report: CycleReport, mailbox: Mailbox, mailbox_key: str,
                        service: str) -> None:

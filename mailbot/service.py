@@ -88,8 +88,9 @@ class Intake:
         renderer.check_templates(table_templates(), tuple(languages))
 
     # -- the public steps --------------------------------------------------------------------
-    def process(self, raw: bytes, *, dry_run: bool = False) -> Outcome:
-        envelope = open_envelope(raw, self.rulebook, self.office)
+    def process(self, raw: bytes, *, dry_run: bool = False, received_for: str = "") -> Outcome:
+        """`received_for`: the hospital of the mailbox it was read from, when that mailbox has one."""
+        envelope = open_envelope(raw, self.rulebook, self.office, received_for=received_for)
         with self.sessions() as session:
             if session.execute(select(InboundMessage.id).where(
                     InboundMessage.dedup_key == envelope.dedup_key)).first():

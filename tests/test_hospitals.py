@@ -237,3 +237,13 @@ def test_no_missing_documents_reminder_for_a_condition_the_hospital_does_not_off
     assert reminder_specs("documents:14", case, findings, rome_rules, rome_office, due=None) == []
     payment = reminder_specs("payment:7", case, [], rome_rules, rome_office, due=None, amount="450.00")
     assert payment[0].context["iban"] == ROME_IBAN and payment[0].context["amount"] == "450.00"
+
+
+def test_the_mailbox_it_was_read_from_decides_when_the_addresses_name_no_hospital(rules):
+    assert hospital_of(rules, None, {}, ("alias@network.example.org",), "rome") == "rome"
+    assert hospital_of(rules, None, {}, (MILAN,), "rome") == "milan"         # its address first
+    assert hospital_of(rules, None, {}, (), "nowhere") == "milan"            # unknown: the default
+    body = REQUEST.format(condition="breast cancer", extra="")
+    envelope = open_envelope(mail(PATIENT, "undisclosed-recipients:;", "Second opinion", body), rules,
+                             office(rules), received_for="rome")
+    assert decide(envelope, Facts(), rules, office(rules), NOW).patch.hospital == "rome"

@@ -54,6 +54,7 @@ poll_seconds = 1
 
 [[mailboxes]]
 name = "rome"
+hospital = "rome"
 [mailboxes.imap]
 host = "{rome_box.host}"
 port = {rome_box.port}
@@ -207,6 +208,15 @@ def test_a_condition_the_hospital_does_not_offer_gets_the_hospitals_that_do(netw
                                                    condition="Tumore del polmone", language="it"))
     italian = plain_text(only(mails, MARIA))
     assert "non rilascia secondi pareri" in italian and MILAN in italian
+
+
+def test_mail_that_names_no_hospital_belongs_to_the_hospital_of_the_mailbox_it_came_from(network):
+    network.rome.deliver(request(LUCA, "second-opinions@lists.example.net"))   # e.g. a Bcc or an alias
+    network.milan.deliver(request(MARIA, "second-opinions@lists.example.net"))
+    assert network.once() == 0
+    cases = network.cases()
+    assert cases[LUCA].hospital == "rome" and cases[LUCA].ref.startswith("RO-")
+    assert cases[MARIA].hospital == "milan"    # the Milan mailbox names no hospital: the default
 
 
 def test_a_mailbox_that_refuses_its_login_is_reported_and_the_other_is_still_answered(

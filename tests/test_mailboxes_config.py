@@ -10,6 +10,7 @@ import pytest
 
 from mailbot.config import load_config
 from mailbot.errors import ConfigError
+from mailbot.resources import default_rules_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = """
@@ -96,3 +97,13 @@ def test_the_commented_mailboxes_example_in_config_example_is_valid(tmp_path, mo
         monkeypatch.setenv(var, "p")
     config = load_config(path)
     assert [name for name, _c in config.mailbox_configs()] == ["mailbox milan", "mailbox rome"]
+
+
+def test_a_mailbox_hospital_must_be_a_hospital_of_the_rules(tmp_path, monkeypatch):
+    from mailbot.app import build_app
+
+    monkeypatch.setenv("T_ROME", "secret")
+    config = load_config(write(tmp_path, TWO.replace('name = "rome"', 'name = "rome"\nhospital = "rome"', 1)))
+    assert config.mailbox_hospitals() == {"mailbox rome": "rome"}
+    with pytest.raises(ConfigError, match="mailboxes.1.hospital: unknown hospital 'rome' \\(hospitals: none"):
+        build_app(config, rules_dir=default_rules_dir())

@@ -76,14 +76,15 @@ def same_hospital(cases: tuple[CaseView, ...], envelope: Envelope, form: dict[st
     if not rulebook.hospitals or not cases:
         return cases
     msg = envelope.message
-    chosen = hospital_of(rulebook, None, form, (*msg.delivered_to, *msg.to, *msg.cc))
+    chosen = hospital_of(rulebook, None, form, (*msg.delivered_to, *msg.to, *msg.cc), envelope.received_for)
     return tuple(c for c in cases if (c.hospital or rulebook.default_hospital) == chosen)
 
 
 def for_message(envelope: Envelope, route: Route, rulebook: Rulebook, office: Office) -> tuple[Rulebook, Office]:
     """The rules and office of the hospital this message is for (themselves without hospitals)."""
     msg = envelope.message
-    hospital = hospital_of(rulebook, route.case, form_in(envelope), (*msg.delivered_to, *msg.to, *msg.cc))
+    hospital = hospital_of(rulebook, route.case, form_in(envelope), (*msg.delivered_to, *msg.to, *msg.cc),
+                           envelope.received_for)
     return rulebook.for_hospital(hospital), office_for(office, rulebook, hospital)
 
 

@@ -26,6 +26,7 @@ class Envelope:
     automatic: str | None                          # why no person wrote it, or None
     refs: tuple[str, ...]                          # case refs in the subject, then the body
     bounced_refs: tuple[str, ...] = ()             # refs of our own Message-IDs quoted in a bounce
+    received_for: str = ""                         # the hospital of the mailbox it came from, if set
 
     @property
     def sender(self) -> str:
@@ -44,7 +45,8 @@ def dedup_key(msg: ParsedMessage, raw: bytes) -> str:
     return "raw:" + hashlib.sha256(normalised).hexdigest()
 
 
-def open_envelope(raw: bytes, rulebook: Rulebook, office: Office) -> Envelope:
+def open_envelope(raw: bytes, rulebook: Rulebook, office: Office, *, received_for: str = "") -> Envelope:
+    """`received_for`: the hospital whose mailbox the message was read from ([[mailboxes]] hospital)."""
     msg = parse_message(raw)
     automatic = automatic_reason(msg, {office.address.lower(), *(a.lower() for a in office.own_addresses)})
     seen: set[str] = set()
@@ -62,7 +64,8 @@ def open_envelope(raw: bytes, rulebook: Rulebook, office: Office) -> Envelope:
         sent_id = re.compile(rf"<((?:{prefixes})-\d{{4}}-\d{{5}})\.[^<>@\s]+@{re.escape(office.domain)}>", re.I)
         bounced = tuple(sent_id.findall(raw.decode("latin-1")))
     return Envelope(raw=raw, message=msg, dedup_key=dedup_key(msg, raw), attachments=tuple(attachments),
-                    body_form=fields_from_body(msg.text), automatic=automatic, refs=refs, bounced_refs=bounced)
+                    body_form=fields_from_body(msg.text), automatic=automatic, refs=refs, bounced_refs=bounced,
+                    received_for=received_for)
 
 
 __all__ = ["Envelope", "dedup_key", "open_envelope", "sha256"]

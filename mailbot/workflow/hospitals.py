@@ -2,7 +2,8 @@
 
 A case keeps the hospital it was opened for. A new request's hospital is the one its request form
 names (`hospital`: the id or the name), else the one whose mailbox address it was sent to
-(Delivered-To, To, Cc), else the network's default. Without rules/hospitals.toml there is none,
+(Delivered-To, To, Cc), else the one whose mailbox it was read from ([[mailboxes]] `hospital`),
+else the network's default. Without rules/hospitals.toml there is none,
 and the rules and office are used as they are.
 """
 
@@ -16,7 +17,7 @@ from mailbot.workflow.model import CaseView, Office
 
 
 def hospital_of(rulebook: Rulebook, case: CaseView | None, form: dict[str, str],
-                recipients: tuple[str, ...]) -> str:
+                recipients: tuple[str, ...], received_for: str = "") -> str:
     """The hospital id for a message on `case` (or a new request), "" without hospitals."""
     if not rulebook.hospitals:
         return ""
@@ -29,7 +30,7 @@ def hospital_of(rulebook: Rulebook, case: CaseView | None, form: dict[str, str],
         for hid, hospital in rulebook.hospitals.items():
             if hospital.receives(address):
                 return hid
-    return rulebook.default_hospital
+    return received_for if received_for in rulebook.hospitals else rulebook.default_hospital
 
 
 def named_hospital(rulebook: Rulebook, text: str) -> str:
