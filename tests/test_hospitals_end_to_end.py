@@ -358,3 +358,14 @@ bic = "BPMOIT22XXX"
     assert imap_account.messages("INBOX") == []
     alerts = [m for m in sent if "mailbox login revoked" in m["Subject"]]
     assert alerts and all(OAUTH_MAILBOX in m.get_body(("plain",)).get_content() for m in alerts)
+
+
+def test_replay_dry_run_shows_the_hospitals_ref_and_its_wording(network, tmp_path, capsys):
+    saved = tmp_path / "request.eml"
+    saved.write_bytes(request(LUCA, ROME, condition="Lung cancer"))
+    capsys.readouterr()
+    assert mailbot_main(["--config", str(network.config), "replay", str(saved), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert '"case": "RO-' in out
+    assert "Subject: [RO-" in out and "Milan Cancer Centre: " + MILAN in out
+    assert network.cases() == {}   # nothing written
