@@ -247,3 +247,11 @@ def test_the_mailbox_it_was_read_from_decides_when_the_addresses_name_no_hospita
     envelope = open_envelope(mail(PATIENT, "undisclosed-recipients:;", "Second opinion", body), rules,
                              office(rules), received_for="rome")
     assert decide(envelope, Facts(), rules, office(rules), NOW).patch.hospital == "rome"
+
+
+def test_a_missing_staff_file_is_named_where_hospitals_toml_names_it(tmp_path):
+    directory = network_rules(tmp_path / "rules")
+    (directory / "staff_rome.toml").unlink()
+    problem = next(p for p in check_rules(directory) if "staff_file: " in p)
+    line = _line_of(HOSPITALS, "staff_file")
+    assert f"hospitals.toml:{line}: hospitals.rome.staff_file: " in problem and "staff_rome.toml not found" in problem

@@ -204,6 +204,10 @@ def _hospital_staff(directory: Path, files: dict[str, "_File"], network: Hospita
                                             "another rule file or another hospital's; name the hospital's own file")
             continue
         file = files[hospital.staff_file] = _File(directory, hospital.staff_file)
+        if not file.path.is_file():
+            files["hospitals.toml"].problem(("hospitals", hid, "staff_file"), f"{file.path} not found; "
+                                            "create it (shaped like staff.toml) or remove the line")
+            continue
         own = _read(file, Staff)
         if own is not None:
             own = assign_staff_file(file.problem, own, hid)
