@@ -6,6 +6,7 @@ import logging
 import os
 import re
 import tomllib
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -375,6 +376,19 @@ class SchedulerConfig(Section):
     outage_retry_max_seconds: int = Field(default=120, ge=1)  # backoff cap while a service is down
 
 
+class DigestConfig(Section):
+    """`[digest]`: the admins' daily summary mail at `time` (office time), in each admin's
+    language; sent once a day by whichever process gets there first, late if none ran at the
+    time. Without the section, no digest."""
+
+    time: str = Field(default="08:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+    @property
+    def at(self) -> dt_time:
+        hours, minutes = self.time.split(":")
+        return dt_time(int(hours), int(minutes))
+
+
 MAX_RETRY_SECONDS = 1800   # a queued message is tried at least every 30 minutes
 
 
@@ -399,6 +413,7 @@ class Config(Section):
     reminders: RemindersConfig = RemindersConfig()
     retention: RetentionConfig = RetentionConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
+    digest: DigestConfig | None = None
     database: DatabaseConfig = DatabaseConfig()
     storage: StorageConfig = StorageConfig()
     rules: RulesConfig = RulesConfig()

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from mailbot.app import App
 from mailbot.errors import DatabaseUnavailable, MailboxError
 from mailbot.faults import infrastructure_fault
+from mailbot.schedule.digest import run_digest
 from mailbot.schedule.jobs import JobReport, run_deadlines, run_housekeeping, run_retention
 from mailbot.logsafe import where
 from mailbot.mailbox import open_mailbox
@@ -35,9 +36,12 @@ from mailbot.outbox import open_transport
 from mailbot.outbox.alerts import DeliveryAlerts
 from mailbot.outbox.base import Transport
 from mailbot.outbox.queue import DeliveryReport, RetryPolicy, deliver_due, retry_backed_off_now, undelivered
+from mailbot.rulebook.watch import RulesReloader
+from mailbot.store.markers import LAST_CYCLE, touch
 
 log = logging.getLogger(__name__)
 MAX_FAILURES = 3
+DIGEST_CHECK_SECONDS = 60   # the digest is due from its minute on: checked once a minute
 LOOP_SERVICES = ("mailbox", "database", "storage", "network")   # what fetching and processing need
 SHARED_SERVICES = ("database", "storage", "network")             # what every mailbox needs
 
@@ -82,6 +86,33 @@ def service_places(config) -> dict[str, str]:
     return places
 
 
+def start_line(app: App) -> str:
+    """What this process works on, in one line for the operator: no password, no address."""
+    from sqlalchemy.engine import make_url
+
+    from mailbot import __version__
+
+    config, rules = app.config, app.rulebook
+    boxes = []
+    for name, one in config.mailbox_configs():
+        label = "" if name == "mailbox" else f"{name.split(' ', 1)[1]}: "
+        boxes.append(f"{label}IMAP {one.imap.host}:{one.imap.port} folder {one.imap.folder}" if one.imap is not None
+                     else f"{label}Maildir {one.path(one.maildir.path)}")
+    mailbox = "; ".join(boxes)
+    try:
+        url = make_url(config.database_url)
+        where = url.database if url.get_backend_name() == "sqlite" else \
+            f"{url.host or 'local socket'}{f':{url.port}' if url.port else ''}/{url.database or ''}"
+        database = f"{url.get_backend_name()} {where}"
+    except Exception:   # an unparsable URL never gets this far; this is only a label
+        database = "the configured database"
+    staff = len(rules.staff.triage) + len(rules.staff.specialists) + len(rules.staff.admins)
+    return (f"mailbot {__version__} starting: mailbox{'es' if len(boxes) > 1 else ''} {mailbox}; database {database}; "
+            f"rules {config.path(config.rules.dir)} ({len(rules.conditions)} conditions, "
+            f"{len(rules.documents)} document types, {staff} staff); "
+            f"sending {service_places(config).get('smtp', '?')}; office time {config.office.timezone}")
+
+
 def start_app(config, *, stopping: threading.Event | None = None) -> App | None:
     """`build_app` for `mailbot run`: a database that is not up yet (a reboot, a failover) is
     waited for, logged once, until it answers or SIGTERM/SIGINT comes (then None). Configuration
@@ -93,6 +124,9 @@ def start_app(config, *, stopping: threading.Event | None = None) -> App | None:
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
             previous[signum] = signal.signal(signum, lambda *_: stopping.set())
+        # a reload before the loop is ready must not kill the service (the default for SIGHUP);
+        # the rules are read now anyway, and later edits are seen by their modification time
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     outages = Outages(max_backoff_seconds=config.scheduler.outage_retry_max_seconds,
                       places=service_places(config))
     notifier = ServiceNotifier()
@@ -107,6 +141,9 @@ def start_app(config, *, stopping: threading.Event | None = None) -> App | None:
                 stopping.wait(outages.backoff())
                 continue
             outages.ok("database")
+            if stopping.is_set():   # SIGTERM while the app was being built (templates take seconds)
+                log.info("stopped while starting, as asked")
+                return None
             return app
         return None
     finally:
@@ -314,6 +351,7 @@ class Worker:
         result = self.run_job("deadlines", run_deadlines)
         self.run_job("retention", run_retention)
         self.run_job("housekeeping", self.housekeeping)
+        self.run_job("digest", run_digest)
         if report is not None and result is not None:
             report.reminders = result.sent
 
@@ -330,18 +368,28 @@ class Worker:
         self.deliver(report)
         report.undelivered = self._guard("database", lambda: undelivered(self.app.sessions)) or 0
         report.down = self.outages.down()
+        self.record_good_cycle()
         return report
+
+    def record_good_cycle(self) -> None:
+        """A round that read the inbox and drained the outbox with every service up: its time,
+        for `mailbot status` (whichever process ran it)."""
+        if not self.outages.down():
+            self._guard("database", lambda: touch(self.app.sessions, LAST_CYCLE, self.app.clock.now()))
 
     def run_forever(self) -> None:
         def stop(signum, _frame):
             log.info("signal %s: finishing the message in hand, then stopping", signum)
             self.stopping.set()
 
+        self.rules = RulesReloader(self.app, on_new_rules=self._use_rules)
         if threading.current_thread() is threading.main_thread():   # embedders stop us with .stopping
             signal.signal(signal.SIGTERM, stop)
             signal.signal(signal.SIGINT, stop)
+            signal.signal(signal.SIGHUP, lambda *_: self.rules.watch.requested.set())   # reload the rules
         poll = self.app.config.poll_seconds if len(self.mailboxes) > 1 else \
             (self.app.config.imap or self.app.config.maildir).poll_seconds
+        log.info("%s", start_line(self.app), extra={"event": "start"})
         self.defer_duplicates = True
         scheduler = self._scheduler()
         scheduler.start()
@@ -349,6 +397,7 @@ class Worker:
         notifier.ready()               # systemd
         try:
             while not self.stopping.is_set():
+                self._guard("rules reload", self.rules.check)
                 try:
                     self.fetch_and_process(CycleReport(), skip_resting=True)
                     self.deliver()
@@ -357,6 +406,7 @@ class Worker:
                     self.stopping.wait(self.outages.max_backoff)
                     continue
                 notifier.alive()       # systemd: one round done (WatchdogSec must exceed a round)
+                self.record_good_cycle()
                 pause = self._pause()
                 if pause:
                     self.stopping.wait(pause)
@@ -379,6 +429,8 @@ class Worker:
                                    ("housekeeping", self.housekeeping, every.housekeeping_seconds)):
             scheduler.add_job(self.run_job, "interval", args=(name, job), id=name, seconds=seconds,
                               next_run_time=now, **options)
+        scheduler.add_job(self.run_job, "interval", args=("digest", run_digest), id="digest", seconds=DIGEST_CHECK_SECONDS,
+                          next_run_time=now, **options)
         scheduler.add_job(self.deliver, "interval", seconds=every.outbox_seconds, id="outbox", **options)
         return scheduler
 
@@ -396,7 +448,10 @@ class Worker:
         deadline = time.monotonic() + poll_seconds
         # several mailboxes: polled (IMAP IDLE watches one folder of one connection)
         wait = getattr(self.mailbox, "wait_for_mail", None) if len(self.mailboxes) == 1 else None
+        rules = getattr(self, "rules", None)
         while not self.stopping.is_set():
+            if rules is not None and rules.watch.requested.is_set():
+                return   # SIGHUP: the loop reloads the rules now
             left = deadline - time.monotonic()
             if left <= 0:
                 return
@@ -408,6 +463,10 @@ class Worker:
             except MailboxError as exc:
                 self.outages.failed(self.mailboxes[0][0], exc)
                 return   # the loop's backoff takes over
+
+    def _use_rules(self, rulebook) -> None:
+        """New rules in force: the delivery notices go to their admins too."""
+        self.alerts.rulebook = rulebook
 
     def close(self) -> None:
         for part in (*(m for _name, m in self.mailboxes), self.transport):

@@ -23,6 +23,11 @@ _ADDRESS = re.compile(r"[^\s<>()\[\]\"',;:]+@[^\s<>()\[\]\"',;:]+")
 # Message-IDs the robot makes (`<SO-2026-00042.<stem>.0@...>`, `<mailbot.<...>@...>`) are no
 # one's address and are what an admin searches for: they stay.
 _OWN_ID = re.compile(r"([A-Z]{1,6}-\d{4}-\d{5}|mailbot)\.")
+_RANDOM_LOCAL = re.compile(r"[A-Za-z0-9_-]{22}")      # `<random@our.domain>`: a notice's Message-ID
+# The office's own addresses (its From, its mailbox logins) and domains: they name a mailbox an
+# operator must fix, not a patient. Set once the config is read.
+_OFFICE: set[str] = set()
+_OFFICE_DOMAINS: set[str] = set()
 
 # Errors SQLAlchemy raises when the server is gone, refuses us, or the file cannot be written;
 # IntegrityError and friends (a constraint, bad data) are deliberately not here.
@@ -94,9 +99,23 @@ def _service_of(exc: BaseException) -> str | None:
     return None
 
 
+def keep_office_addresses(addresses: list[str]) -> None:
+    """The office's own addresses stay readable in logs; so do Message-IDs of its domains."""
+    for address in filter(None, addresses):
+        _OFFICE.add(address.lower())
+        _OFFICE_DOMAINS.add(address.rpartition("@")[2].lower())
+
+
+def _kept(token: str) -> bool:
+    local, _, domain = token.rpartition("@")
+    return bool(_OWN_ID.match(token)) or token.lower() in _OFFICE or (
+        domain.lower() in _OFFICE_DOMAINS and bool(_RANDOM_LOCAL.fullmatch(local)))
+
+
 def redact_addresses(text: str) -> str:
-    """Every e-mail address in `text` replaced by '<address>' (our own Message-IDs kept)."""
-    return _ADDRESS.sub(lambda m: m.group(0) if _OWN_ID.match(m.group(0)) else "<address>", text)
+    """Every e-mail address in `text` replaced by '<address>' (our own Message-IDs and the office's
+    own addresses kept)."""
+    return _ADDRESS.sub(lambda m: m.group(0) if _kept(m.group(0)) else "<address>", text)
 
 
 def describe(exc: BaseException) -> str:

@@ -12,8 +12,7 @@ is committed. `dry_run` stops after the decision and renders the replies: it wri
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -27,16 +26,18 @@ from mailbot.replies.render import Renderer
 from mailbot.rulebook.models import Rulebook
 from mailbot.schedule.workdays import WorkCalendar
 from mailbot.store import cases as case_store
-from mailbot.store.apply import Inbound, apply
-from mailbot.store.facts import case_facts, load_facts
+from mailbot.outbox.ids import new_message_id
+from mailbot.store.apply import Inbound, apply, keep_command
+from mailbot.store.facts import case_facts, load_facts, raw_of_pending
 from mailbot.store.files import FileStore
 from mailbot.store.models import Case, Event, InboundMessage, OutboxMessage
 from mailbot.workflow.commands import Command
 from mailbot.workflow.decide import capped, staff_facts
 from mailbot.workflow.decide import decide as decide_message
 from mailbot.workflow.envelope import Envelope, dedup_key, open_envelope
-from mailbot.workflow.hospitals import scoped
-from mailbot.workflow.model import Decision, Office, ReplySpec
+from mailbot.workflow.hospitals import scoped, written_to
+from mailbot.workflow.limits import notice_key
+from mailbot.workflow.model import Decision, Facts, Office, ReplySpec
 from mailbot.workflow.staff import decide_command
 from mailbot.workflow.transitions import Disposition, Role, table_templates
 
@@ -97,10 +98,12 @@ class Intake:
                 return Outcome(Disposition.DUPLICATE, None, None, already_done=True)
             now = self.clock.now()
             facts = load_facts(session, envelope, case_prefix=self.office.case_prefix, now=now, zone=self.office.zone)
+            facts, original = self._with_original(session, facts)
             decision = decide_message(envelope, facts, self.rulebook, self.office, now)
             if dry_run:
                 return self._preview(decision, envelope, facts.next_ref, now)
-            outcome = self._commit(session, decision, _inbound(envelope), now)
+            outcome = self._commit(session, decision, _inbound(envelope, original), now,
+                                   written_to=written_to(envelope, self.rulebook))
             session.commit()
             return outcome
 
@@ -124,16 +127,35 @@ class Intake:
             session.commit()
             return outcome
 
+    def _with_original(self, session: Session, facts: Facts) -> tuple[Facts, dict[str, bytes]]:
+        """A confirmation's kept command acts with the attachments of the message that gave it
+        (a report's PDFs): read that message again from the file store."""
+        if facts.pending is None:
+            return facts, {}
+        digest = raw_of_pending(session, facts.pending.request_id)
+        if not digest:
+            return facts, {}
+        original = open_envelope(self.files.get(digest), self.rulebook, self.office)
+        return replace(facts, pending=replace(facts.pending, attachments=original.attachments)), original.data()
+
     # -- writing ---------------------------------------------------------------------------------
-    def _commit(self, session: Session, d: Decision, inbound: Inbound, now: datetime) -> Outcome:
-        case, _row = apply(session, self.files, d, inbound, now, case_prefix=self._prefix(d), zone=self.office.zone)
-        if case is None:
-            return Outcome(d.disposition, None, d)
-        outcome = Outcome(d.disposition, case.ref, d)
-        for i, spec in enumerate(d.replies):
-            outcome.replies.append(self.queue(session, spec, case, now, self._message_id(case.ref, inbound, i),
-                                              in_reply_to=inbound.message_id, references=inbound.references,
-                                              local=inbound.files))
+    def _commit(self, session: Session, d: Decision, inbound: Inbound, now: datetime, *, written_to: str = ""
+                ) -> Outcome:
+        """`written_to`: the hospital the message was written to; a stranger's answer comes from it
+        (not from the hospital of the case its ref names, which a stranger is not told of)."""
+        case, row = apply(session, self.files, d, inbound, now, case_prefix=self._prefix(d), zone=self.office.zone)
+        stranger = d.disposition == Disposition.STRANGER   # told nothing of the case, not even its ref
+        outcome = Outcome(d.disposition, case.ref if case is not None else None, d)
+        if case is None and not (stranger and d.replies):
+            return outcome
+        hospital = written_to if stranger else case.hospital
+        for spec in d.replies:
+            message_id = new_message_id(self.office.domain, *(() if stranger else (case.ref,)))
+            outcome.replies.append(self.queue(session, spec, case, now, message_id, in_reply_to=inbound.message_id,
+                                              references=inbound.references, local=inbound.files,
+                                              show_ref=not stranger, hospital=hospital))
+            if d.confirmation is not None and spec.purpose.endswith("/confirm_command"):
+                keep_command(session, d, case, row, message_id, now)
         return outcome
 
     def _prefix(self, d: Decision) -> str:
@@ -156,33 +178,39 @@ class Intake:
             next_ref = self._prefix(d) + "-" + next_ref.split("-", 1)[1]
         ref = d.case_ref or (next_ref if d.new_case else None)
         outcome = Outcome(d.disposition, ref, d)
-        if ref is None:
+        stranger = d.disposition == Disposition.STRANGER
+        if ref is None and not stranger:
             return outcome
         inbound = _inbound(envelope)
-        for i, spec in enumerate(d.replies):
-            rendered = self._render(spec, ref, now, self._message_id(ref, inbound, i), inbound.message_id,
-                                    inbound.references, inbound.files, d.patch.as_dict().get("hospital"))
+        for spec in d.replies:
+            shown = None if stranger else ref
+            hospital = written_to(envelope, self.rulebook) if stranger else d.patch.as_dict().get("hospital")
+            rendered = self._render(spec, shown, now, new_message_id(self.office.domain, *((shown,) if shown else ())),
+                                    inbound.message_id, inbound.references, inbound.files, hospital)
             outcome.replies.append((list(spec.to), rendered.subject, rendered.raw))
         return outcome
 
-    def _message_id(self, ref: str, inbound: Inbound, i: int) -> str:
-        stem = hashlib.sha256(inbound.dedup_key.encode()).hexdigest()[:12]
-        return f"<{ref}.{stem}.{i}@{self.office.domain}>"
-
-    def queue(self, session: Session, spec: ReplySpec, case: Case, now, message_id: str, *, in_reply_to: str = "",
-              references: tuple[str, ...] = (), local: dict[str, bytes] | None = None
-              ) -> tuple[list[str], str, bytes]:
-        """Render one ReplySpec and add it to the outbox (in the caller's transaction)."""
-        rendered = self._render(spec, case.ref, now, message_id, in_reply_to, references, local, case.hospital)
+    def queue(self, session: Session, spec: ReplySpec, case: Case | None, now, message_id: str, *, in_reply_to: str = "",
+              references: tuple[str, ...] = (), local: dict[str, bytes] | None = None, show_ref: bool = True,
+              hospital: str | None = None) -> tuple[list[str], str, bytes]:
+        """Render one ReplySpec and add it to the outbox (in the caller's transaction). `show_ref`
+        False: the mail names no case (a stranger's answer), though the row stays the case's, so
+        it goes when the case is purged. It comes from `hospital`'s address (default: the case's)."""
+        hospital = hospital if hospital is not None else (case.hospital if case is not None else None)
+        rendered = self._render(spec, case.ref if case is not None and show_ref else None, now, message_id,
+                                in_reply_to, references, local, hospital)
         session.add(OutboxMessage(
-            case_id=case.id, message_id=message_id, purpose=spec.purpose, sender=self._sender(case.hospital)[1],
+            case_id=case.id if case is not None else None, message_id=message_id, purpose=spec.purpose,
+            sender=self._sender(hospital)[1],
             recipients=list(spec.to), subject=rendered.subject, raw=rendered.raw, status="queued",
             next_attempt_at=now, created_at=now))
-        session.add(Event(case_id=case.id, at=now, kind="reply_queued",
-                          detail={"purpose": spec.purpose, "to": list(spec.to), "message_id": message_id}))
+        if case is not None:
+            session.add(Event(case_id=case.id, at=now, kind="reply_queued",
+                              detail={"purpose": spec.purpose, "to": list(spec.to), "message_id": message_id,
+                                      "notice": list(notice_key(spec.purpose, spec.context))}))
         return list(spec.to), rendered.subject, rendered.raw
 
-    def _render(self, spec: ReplySpec, ref: str, now, message_id: str, in_reply_to: str,
+    def _render(self, spec: ReplySpec, ref: str | None, now, message_id: str, in_reply_to: str,
                 references: tuple[str, ...], local: dict[str, bytes] | None, hospital: str | None = None):
         attachments = [(self.rulebook.blank_form_filename(form, spec.language), blank_form(form, spec.language))
                        for form in spec.blank_forms]
@@ -194,9 +222,10 @@ class Intake:
                                     sender=self._sender(hospital) if hospital else None)
 
 
-def _inbound(envelope: Envelope) -> Inbound:
+def _inbound(envelope: Envelope, original: dict[str, bytes] | None = None) -> Inbound:
+    """`original`: the attachments of the message whose kept command this one confirms."""
     msg = envelope.message
     return Inbound(dedup_key=envelope.dedup_key, raw=envelope.raw, message_id=msg.message_id,
                    from_addr=msg.from_addr, defects=msg.defects, unreadable_parts=tuple(msg.unreadable_parts),
-                   files=envelope.data(),
+                   files={**(original or {}), **envelope.data()},
                    references=msg.references)

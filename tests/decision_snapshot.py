@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import email
 import json
+import re
 import sys
 from datetime import datetime, timedelta, timezone
 from email import policy
@@ -81,8 +82,10 @@ def printed(outcome) -> dict:
 
 
 def line(name: str, outcome) -> str:
-    return json.dumps({"mail": name, **printed(outcome)}, sort_keys=True, default=str, ensure_ascii=False,
+    """Our Message-IDs' 128 random bits differ on every run: shown as <random>."""
+    text = json.dumps({"mail": name, **printed(outcome)}, sort_keys=True, default=str, ensure_ascii=False,
                       separators=(",", ":"))
+    return re.sub(r"([<.])[A-Za-z0-9_-]{22}@", r"\1<random>@", text)
 
 
 def play(app, mails) -> list[str]:
@@ -185,6 +188,7 @@ def record_workflow(tmp: Path) -> list[str]:
     s.mail(MARIA, "More documents", "The rest.", [("request_form.pdf", filled_request_form(**FORM)), *docs[1:]])
     ref = "SO-2026-00001"
     s.mail("Stranger <nosy@elsewhere.example.com>", f"About {ref}", "What is the state of this case?")
+    s.mail("Stranger <nosy@elsewhere.example.com>", "About SO-2026-00099", "What is the state of this case?")
     s.mail(f"Laura <{ADMIN}>", f"Re: [{ref}]", "PAID")                      # wrong state
     s.mail(MARIA, f"Re: [{ref}] question", "APPROVE\nplease hurry")          # a patient's word, no command
     s.mail(f"Francesca <{TRIAGE}>", "Re: new case", "APPROVE a b c", reply_to_last=TRIAGE)   # not understood
@@ -195,15 +199,18 @@ def record_workflow(tmp: Path) -> list[str]:
     s.mail(f"Elena <{FERRARI}>", f"Re: [{ref}]", "DECLINE: not my case")     # not the case's specialist
     s.mail(f"Giulia <{ROMANO}>", "Re: new case", "MISSING: CT report", reply_to_last=ROMANO)
     s.mail(MARIA, f"Re: [{ref}] CT", "Here it is.", [("ct_report_2026-03-05.pdf", text_pdf(CT_REPORT))])
-    s.mail(f"Giulia <{ROMANO}>", f"Re: [{ref}]", "CONSULT: histological review of the slides")
+    s.mail(f"Giulia <{ROMANO}>", f"Re: [{ref}]", "CONSULT: histological review of the slides")   # no proof
+    s.mail(f"Giulia <{ROMANO}>", "Re: Please confirm", "CONFIRM", reply_to_last=ROMANO)
     s.mail(MARIA, f"Re: [{ref}] extra", "YES", reply_to_last=MARIA_ADDR)
     s.mail(MARIA, f"Re: [{ref}] extra", "NO")                                # nothing pending: filed only
-    s.mail(f"Giulia <{ROMANO}>", f"Re: [{ref}]", "DECLINE: on leave")
+    s.mail(f"Giulia <{ROMANO}>", "Re: new case", "DECLINE: on leave", reply_to_last=ROMANO)
     s.mail("Out of office <elena.ferrari@example.org>", f"Re: [{ref}] auto", "I am away.",
            headers={"Auto-Submitted": "auto-replied"})
     s.mail(f"Elena <{FERRARI}>", f"Re: [{ref}]", "Report attached.",
            [("second_opinion_report_2026-11-30.pdf", text_pdf("Second opinion report\nDiagnosis confirmed."))])
-    s.mail(MARIA, f"Re: [{ref}] CANCEL", "CANCEL")                           # closed: wrong state
+    # all declined: only the case's own specialist may send the report; Elena is told so
+    s.mail(MARIA, f"Re: [{ref}] CANCEL", "CANCEL")                           # no proof: Maria is asked
+    s.mail(MARIA, "Re: Please confirm", "Conferma", reply_to_last=MARIA_ADDR)   # now it is cancelled
     s.mail(MARIA, f"Re: [{ref}] new scan", "A new scan.",
            [("mammography_report_2026-11-01.pdf", text_pdf(MAMMOGRAPHY_REPORT + "\nFollow-up 2026-11-01"))])
     s.mail(JOHN, "Request", "patient_name: John Smith\npatient_birth_date: 1957-11-02\nrequestor_role: patient\n"
@@ -212,7 +219,8 @@ def record_workflow(tmp: Path) -> list[str]:
     s.mail(f"Francesca <{TRIAGE}>", f"Re: [{john}]", "MISSING: PET-CT")      # not in triage: wrong state
     s.payment(john, None)                                                     # wrong state
     s.mail(f"Laura <{ADMIN}>", f"Re: [{john}]", "CANCEL")                    # an admin may not cancel
-    s.mail(JOHN, f"Re: [{john}]", "cancel")
+    s.mail(JOHN, f"Re: [{john}]", "cancel")                                  # no proof: John is asked
+    s.mail(JOHN, "Re: Please confirm", "confirm", reply_to_last="john.smith@patient.example.net")
     return s.lines
 
 

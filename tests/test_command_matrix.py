@@ -1,12 +1,16 @@
-"""Every command, from every role, in every case state, through the real pipeline on SQLite and
-PostgreSQL: acted on only where the product spec says; a refused command leaves the case row, its
-findings, deadlines, payments and documents exactly as they were, and is shown to the admins.
+"""Every command, from every role, in every case state, with and without proof of its sender,
+through the real pipeline on SQLite and PostgreSQL: acted on only where the product spec says; a
+refused command leaves the case row, its findings, deadlines, payments and documents exactly as
+they were, and is shown to the admins. Without proof (a fresh email with the ref in the subject)
+an allowed command changes nothing either: the address on record for that role is asked to
+confirm it, and the command acts when that request is answered with CONFIRM.
 
 The oracle below is written from the SPEC, not read from the code under test.
 """
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from pathlib import Path
@@ -51,23 +55,25 @@ RULE = {
 STAFF_ONLY = ("APPROVE", "MISSING", "REJECT", "PAID", "DECLINE", "CONSULT")
 
 
-def expected(verb: str, role: str, state: str) -> tuple[str, str | None]:
-    """("acted", next state) | ("refused", None) | ("mail", None): a patient's "APPROVE" is just words."""
+def expected(verb: str, role: str, state: str, proof: bool) -> tuple[str, str | None]:
+    """("acted", next state) | ("confirm", next state once confirmed) | ("refused", None) |
+    ("mail", None): a patient's "APPROVE" is just words."""
     if role in PARTIES and verb in STAFF_ONLY:
         return "mail", None
     rule = RULE.get((verb, role))
     if rule is None or state not in rule[0]:
         return "refused", None
-    return "acted", rule[1]
+    return ("acted" if proof else "confirm"), rule[1]
 
 
 def combinations():
-    for state in STATES:
-        for role in SENDERS:
-            for verb in LINES:
-                if verb == "REPORT" and role not in ("specialist", "other_specialist"):
-                    continue   # a report is a specialist's PDF; anyone else's PDF is just a document
-                yield verb, role, state
+    for proof in (True, False):
+        for state in STATES:
+            for role in SENDERS:
+                for verb in LINES:
+                    if verb == "REPORT" and role not in ("specialist", "other_specialist"):
+                        continue   # a report is a specialist's PDF; anyone else's PDF is just a document
+                    yield verb, role, state, proof
 
 
 # -- the office ----------------------------------------------------------------------------------
@@ -77,6 +83,7 @@ def make_app(tmp_path: Path, db_url: str):
     config.write_text(f"""
 [office]
 address = "{OFFICE}"
+max_replies_per_address_per_day = 100000   # every case here has the same requestor; the cap is tested elsewhere
 [maildir]
 path = "{tmp_path}/mail"
 [outbox]
@@ -109,6 +116,16 @@ def seed_cases(app, states: list[str]) -> list[str]:
             seed_case(s, refs[-1], state, digests)
         s.commit()
     return refs
+
+
+def our_mail_to(s, ref: str, address: str) -> str:
+    """A message the office sent to `address` about case `ref`: a reply to it proves the sender."""
+    case = s.execute(select(Case).where(Case.ref == ref)).scalar_one()
+    message_id = f"<{ref}.{secrets.token_urlsafe(16)}@hospital.example.org>"
+    s.add(OutboxMessage(case_id=case.id, message_id=message_id, purpose="seed/earlier_mail", sender=OFFICE,
+                        recipients=[address], subject=f"[{ref}] earlier", raw=b"", status="sent",
+                        next_attempt_at=NOW, created_at=NOW - timedelta(days=3)))
+    return message_id
 
 
 def seed_case(s, ref: str, state: str, digests) -> None:
@@ -159,12 +176,14 @@ def case_states(app) -> dict[str, dict]:
     return out
 
 
-def command_mail(n: int, verb: str, role: str, ref: str) -> bytes:
+def command_mail(n: int, verb: str, role: str, ref: str, in_reply_to: str = "") -> bytes:
     msg = EmailMessage()
     msg["From"] = SENDERS[role]
     msg["To"] = OFFICE
     msg["Subject"] = f"Re: [{ref}] your case"
     msg["Message-ID"] = f"<matrix-{n}@example.net>"
+    if in_reply_to:
+        msg["In-Reply-To"] = msg["References"] = in_reply_to
     msg.set_content(LINES[verb] + "\n\nRegards")
     if verb == "REPORT":
         msg.add_attachment(text_pdf(f"Second opinion report {n}\nDiagnosis confirmed."), maintype="application",
@@ -172,34 +191,86 @@ def command_mail(n: int, verb: str, role: str, ref: str) -> bytes:
     return bytes(msg)
 
 
-def test_every_command_role_and_state(tmp_path, db_url):
+def confirm_mail(n: int, role: str, request: OutboxMessage) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = SENDERS[role]
+    msg["To"] = OFFICE
+    msg["Subject"] = f"Re: {request.subject}"
+    msg["Message-ID"] = f"<matrix-confirm-{n}@example.net>"
+    msg["In-Reply-To"] = msg["References"] = request.message_id
+    msg.set_content("CONFIRM\n\n> Please confirm")
+    return bytes(msg)
+
+
+def judge(verb, role, state, proof, outcome, ref, before, after) -> list[str]:
+    what, next_state = expected(verb, role, state, proof)
+    (old, _, _), (new, alerts, purposes) = before[ref], after[ref]
+    label = f"{verb} from {role} in {state} {'with' if proof else 'without'} proof"
+    changed = sorted(k for k in old if old[k] != new[k])
+    if outcome.disposition != "filed" or outcome.case_ref != ref:
+        return [f"{label}: {outcome.disposition} on {outcome.case_ref}"]
+    if what == "acted" and new["state"] != next_state:
+        return [f"{label}: state {new['state']}, expected {next_state}"]
+    wrong = []
+    if what == "refused":
+        if changed:
+            wrong.append(f"{label}: refused, but changed {changed}")
+        if not alerts or "admin/notice" not in purposes:
+            wrong.append(f"{label}: refused without telling the admins")
+        if any(p.startswith("requestor/") for p in purposes):
+            wrong.append(f"{label}: refused, yet the requestor was written to")
+    if what == "confirm":
+        asked = [p for p in purposes if p.endswith("/confirm_command")]
+        if changed:
+            wrong.append(f"{label}: acted without proof, changed {changed}")
+        if len(asked) != 1 or len(purposes) != 1:
+            wrong.append(f"{label}: expected one request to confirm, sent {purposes}")
+    if what == "mail" and (outcome.decision.command or alerts):
+        wrong.append(f"{label}: a patient's words were taken as a command ({outcome.decision.command})")
+    return wrong
+
+
+def requests_to_confirm(app) -> dict[str, OutboxMessage]:
+    with app.sessions() as s:
+        rows = s.execute(select(OutboxMessage, Case.ref).join(Case, Case.id == OutboxMessage.case_id)
+                         .where(OutboxMessage.purpose.like("%/confirm_command"))).all()
+        for row, _ref in rows:
+            s.expunge(row)
+        return {ref: row for row, ref in rows}
+
+
+def test_every_command_role_and_state_with_and_without_proof(tmp_path, db_url):
     app = make_app(tmp_path, db_url)
     matrix = list(combinations())
-    refs = seed_cases(app, [state for _verb, _role, state in matrix])
+    refs = seed_cases(app, [state for _verb, _role, state, _proof in matrix])
+    with app.sessions() as s:
+        earlier = {ref: our_mail_to(s, ref, SENDERS[role]) for (_v, role, _s, proof), ref in zip(matrix, refs) if proof}
+        s.commit()
     before = case_states(app)
-    outcomes = [app.intake.process(command_mail(n, verb, role, ref))
-                for n, ((verb, role, _state), ref) in enumerate(zip(matrix, refs), start=1)]
+    outcomes = [app.intake.process(command_mail(n, verb, role, ref, earlier.get(ref, "")))
+                for n, ((verb, role, _state, _proof), ref) in enumerate(zip(matrix, refs), start=1)]
     after = case_states(app)
     wrong: list[str] = []
-    seen = {"acted": 0, "refused": 0, "mail": 0}
-    for (verb, role, state), ref, outcome in zip(matrix, refs, outcomes):
-        what, next_state = expected(verb, role, state)
-        seen[what] += 1
-        (old, _, _), (new, alerts, purposes) = before[ref], after[ref]
-        label = f"{verb} from {role} in {state}"
-        if outcome.disposition != "filed" or outcome.case_ref != ref:
-            wrong.append(f"{label}: {outcome.disposition} on {outcome.case_ref}")
-        elif what == "acted" and new["state"] != next_state:
-            wrong.append(f"{label}: state {new['state']}, expected {next_state}")
-        elif what == "refused":
-            changed = sorted(k for k in old if old[k] != new[k])
-            if changed:
-                wrong.append(f"{label}: refused, but changed {changed}")
-            if not alerts or "admin/notice" not in purposes:
-                wrong.append(f"{label}: refused without telling the admins")
-            if any(p.startswith("requestor/") for p in purposes):
-                wrong.append(f"{label}: refused, yet the requestor was written to")
-        elif what == "mail" and (outcome.decision.command or alerts):
-            wrong.append(f"{label}: a patient's words were taken as a command ({outcome.decision.command})")
-    assert seen == {"acted": 20, "refused": 332, "mail": 96}, seen
+    seen = {"acted": 0, "confirm": 0, "refused": 0, "mail": 0}
+    for (verb, role, state, proof), ref, outcome in zip(matrix, refs, outcomes):
+        seen[expected(verb, role, state, proof)[0]] += 1
+        wrong += judge(verb, role, state, proof, outcome, ref, before, after)
+    assert seen == {"acted": 20, "confirm": 20, "refused": 664, "mail": 192}, seen
+    assert not wrong, f"{len(wrong)} wrong:\n" + "\n".join(wrong[:40])
+
+    # the address on record answers each request with CONFIRM: the command acts then
+    requests = requests_to_confirm(app)
+    waiting = [(c, ref) for c, ref in zip(matrix, refs) if expected(*c)[0] == "confirm"]
+    for n, ((verb, role, state, _proof), ref) in enumerate(waiting, start=1):
+        request = requests[ref]
+        assert request.recipients == [SENDERS[role]], (verb, role, request.recipients)
+        outcome = app.intake.process(confirm_mail(n, role, request))
+        if outcome.decision.command != verb:
+            wrong.append(f"{verb} from {role} in {state}: confirmed, but {outcome.decision.command!r}")
+    confirmed = case_states(app)
+    for (verb, role, state, _proof), ref in waiting:
+        if confirmed[ref][0]["state"] != expected(verb, role, state, True)[1]:
+            wrong.append(f"{verb} from {role} in {state}: confirmed, state {confirmed[ref][0]['state']}")
+        if verb == "REPORT" and "requestor/report" not in confirmed[ref][2]:
+            wrong.append(f"REPORT from {role} in {state}: confirmed, but no report sent")
     assert not wrong, f"{len(wrong)} wrong:\n" + "\n".join(wrong[:40])

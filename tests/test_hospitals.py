@@ -54,7 +54,8 @@ def approved_in(rules, hospital: str, condition: str = "breast_cancer", triage: 
                     form={"patient_name": "Maria Rossi", "requestor_role": "patient"}, consent={},
                     condition_id=condition, hospital=hospital)
     envelope = open_envelope(mail(triage, MILAN, "Re: [XX-2026-00001]", "APPROVE"), rules, office(rules))
-    return decide(envelope, Facts(by_reference=case), rules, office(rules), NOW)
+    # a reply to our own mail about the case: the command comes with proof of its sender
+    return decide(envelope, Facts(by_reference=case, threaded=frozenset({case.ref})), rules, office(rules), NOW)
 
 
 # -- the rules -----------------------------------------------------------------------------------
@@ -205,7 +206,7 @@ def test_a_case_is_routed_to_its_hospitals_specialists(rules):
                     triage={"approved_by": ROME_TRIAGE})
     admin = str(rules.staff.admins[0].email)
     envelope = open_envelope(mail(admin, MILAN, "Re: [RO-2026-00001]", "PAID"), rules, office(rules))
-    d = decide(envelope, Facts(by_reference=case), rules, office(rules), NOW)
+    d = decide(envelope, Facts(by_reference=case, threaded=frozenset({case.ref})), rules, office(rules), NOW)
     assert d.patch.specialist_email == "rome.oncologist@rome.example.org", d.patch
 
 

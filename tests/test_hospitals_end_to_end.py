@@ -179,6 +179,9 @@ def test_each_hospital_asks_its_own_price_to_its_own_account_and_routes_to_its_o
     rome_payment_mail = [m for m in network.sink.messages if m.rcpt_tos == [LUCA]][-1]
     rome_payment_mail = email.message_from_bytes(rome_payment_mail.content, policy=policy.default)
     mails = network.exchange(network.rome, reply_to(rome_payment_mail, ADMIN, "PAID", ROME))
+    confirm = only(mails, ADMIN)   # a reply to a mail sent to the patient proves nothing of the admin
+    assert ROME in confirm["From"] and cases[LUCA].ref in confirm["Subject"]   # from the case's hospital
+    mails = network.exchange(network.rome, reply_to(confirm, ADMIN, "CONFIRM", ROME))
     routed = only(mails, ROME_SPECIALIST)
     assert network.cases()[LUCA].specialist_email == ROME_SPECIALIST and cases[LUCA].ref in routed["Subject"]
 

@@ -12,6 +12,7 @@ from test_end_to_end import BREAST_FORM, MARIA, breast_documents
 
 TRIAGE = "francesca.rinaldi@example.org"
 ADMINS = {"laura.fontana@example.org", "office.desk@example.org"}
+ADMIN = "laura.fontana@example.org"
 ROMANO, FERRARI, RICCI = "giulia.romano@example.org", "elena.ferrari@example.org", "luca.ricci@example.org"
 REPORT = text_pdf("Second opinion report - 2026-11-25\nDiagnosis confirmed. Recommendation: primary surgery.")
 
@@ -41,6 +42,21 @@ def exchange(office, raw: bytes) -> list:
     return office.new_replies()
 
 
+def confirmed(office, raw: bytes, address: str) -> list:
+    """A command without proof of its sender (an admin's PAID answers a mail sent to the patient):
+    the office asks the address on record to confirm; its CONFIRM makes the command act."""
+    request = only(exchange(office, raw), address)
+    assert "CONFIRM" in plain_text(request) or "CONFERMA" in plain_text(request)
+    return exchange(office, reply_to(request, address, "CONFIRM"))
+
+
+def last_to(office, address: str):
+    import email
+    from email import policy
+    sent = [email.message_from_bytes(m.content, policy=policy.default) for m in office.sink.messages]
+    return [m for m in sent if m["To"] == address][-1]
+
+
 def only(mails, to: str):
     found = [m for m in mails if m["To"] == to]
     assert len(found) == 1, [(m["To"], m["Subject"]) for m in mails]
@@ -57,7 +73,7 @@ def case_in_triage(office, **form):
 def case_with_specialist(office, **form):
     triage_mail = case_in_triage(office, **form)
     payment_mail = only(exchange(office, reply_to(triage_mail, TRIAGE, "APPROVE")), "maria.rossi@patient.example.net")
-    mails = exchange(office, reply_to(payment_mail, "Laura <laura.fontana@example.org>", "PAID"))
+    mails = confirmed(office, reply_to(payment_mail, "Laura <laura.fontana@example.org>", "PAID"), ADMIN)
     return only(mails, ROMANO)
 
 
@@ -73,7 +89,7 @@ def test_approve_pay_route_report(office, delivery, amount):
     assert case.state == "awaiting_payment" and case.amount_due == amount
     assert f"Payment reference: {case.ref}" in text
 
-    mails = exchange(office, reply_to(payment, "laura.fontana@example.org", "PAID"))
+    mails = confirmed(office, reply_to(payment, ADMIN, "PAID"), ADMIN)
     specialist = only(mails, ROMANO)            # breast surgery, English, least loaded, first in the rules
     assert sorted(attachment_names(specialist)) == sorted(
         ["request_form.pdf", *(name for name, _ in breast_documents())])
@@ -171,6 +187,7 @@ def test_cancel_at_each_state(office, stage):
     else:
         last = case_with_specialist(office)
     assert state(office).state == stage
+    last = last_to(office, "maria.rossi@patient.example.net")   # she answers the last mail she got
     mails = exchange(office, reply_to(last, MARIA, "CANCEL"))
     confirmation = only(mails, "maria.rossi@patient.example.net")
     assert "has been cancelled" in plain_text(confirmation)
@@ -208,7 +225,7 @@ def test_italian_case_end_to_end(office):
     assert "è completa" in confirmation["Subject"]
     payment = only(exchange(office, reply_to(only(mails, TRIAGE), TRIAGE, "APPROVE")), "maria.rossi@patient.example.net")
     assert "dati per il pagamento" in payment["Subject"] and "EUR 518.00" in plain_text(payment)
-    specialist = only(exchange(office, reply_to(payment, "laura.fontana@example.org", "PAID 518,00")), ROMANO)
+    specialist = only(confirmed(office, reply_to(payment, ADMIN, "PAID 518,00"), ADMIN), ROMANO)
     report = only(exchange(office, reply_to(specialist, ROMANO, "Referto allegato.",
                                             [("referto_secondo_parere.pdf", REPORT)])),
                   "maria.rossi@patient.example.net")
@@ -244,7 +261,7 @@ def test_report_reaches_a_referring_physician_only_with_consent(office):
                                                ("consent_form.pdf", consent), *breast_documents()]))
         triage_mail = only(mails, TRIAGE)
         payment = only(exchange(office, reply_to(triage_mail, TRIAGE, "APPROVE")), "house@clinic.example.net")
-        specialist = only(exchange(office, reply_to(payment, "laura.fontana@example.org", "PAID")), ROMANO)
+        specialist = only(confirmed(office, reply_to(payment, ADMIN, "PAID"), ADMIN), ROMANO)
         mails = exchange(office, reply_to(specialist, ROMANO, "Report attached.", [("report.pdf", REPORT)]))
         assert {m["To"] for m in mails if "report" in m["Subject"].lower()} == expected
 
@@ -287,7 +304,7 @@ def test_new_documents_within_twelve_months_open_an_update_case(office):
     assert "histology_report_2026-03-02.pdf" in attachment_names(triage_mail)   # earlier documents carried forward
     payment = only(exchange(office, reply_to(triage_mail, TRIAGE, "APPROVE")), "maria.rossi@patient.example.net")
     assert "EUR 350.00" in plain_text(payment)
-    only(exchange(office, reply_to(payment, "laura.fontana@example.org", "PAID")), ROMANO)   # the same specialist
+    only(confirmed(office, reply_to(payment, ADMIN, "PAID"), ADMIN), ROMANO)   # the same specialist
 
 
 def test_new_documents_after_twelve_months_open_a_fresh_case(office):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
 from pathlib import Path
@@ -25,6 +24,9 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--config", default=argparse.SUPPRESS, help="config file (default: $MAILBOT_CONFIG or ./config.toml)")
     common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                         help="log debugging detail too (still no patient data)")
+    common.add_argument("--log-format", choices=("text", "json"), default=argparse.SUPPRESS,
+                        help="text, or json: one JSON object per line, for log collectors "
+                             "(default: $MAILBOT_LOG_FORMAT, else text)")
     p = argparse.ArgumentParser(prog="mailbot", parents=[common], epilog=EXIT_CODES,
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 description="Email intake robot for a medical second-opinion office.")
@@ -63,6 +65,10 @@ def _parser() -> argparse.ArgumentParser:
     auth_sub = auth.add_subparsers(dest="auth_verb", required=True, metavar="ACTION", help="check")
     auth_sub.add_parser("check", parents=[common],
                         help="log in to IMAP and SMTP now and say as whom (exit 3: a server refused)")
+    status = sub.add_parser("status", parents=[common],
+                            help="is the office healthy? mailbox, schema, outbox, quarantine, deadlines "
+                                 "(exit 0 healthy, 1 degraded)")
+    status.add_argument("--json", action="store_true", help="one JSON object, for monitoring")
     demo = sub.add_parser("demo", parents=[common], help="zero-setup showcase")
     demo.add_argument("--dir", default="demo-output", help="where the demo writes its mailbox, outbox and database")
     return p
@@ -93,10 +99,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    logging.getLogger("pypdf").setLevel(logging.ERROR)  # per-file parse chatter; findings carry what matters
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # "Context impl ..." on every start
+    from mailbot.cli.logs import setup_logging
+    log_format = getattr(args, "log_format", None) or os.environ.get("MAILBOT_LOG_FORMAT", "text")
+    if log_format not in ("text", "json"):
+        print(f"mailbot: MAILBOT_LOG_FORMAT={log_format!r}: use text or json", file=sys.stderr)
+        return 2
+    setup_logging(verbose=getattr(args, "verbose", False), log_format=log_format)
     try:
         return _dispatch(args)
     except MailbotError as exc:
@@ -121,7 +129,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         return run_demo(Path(args.dir))
 
     from mailbot.config import load_config
+    from mailbot.cli.logs import use_office_zone
+    from mailbot.faults import keep_office_addresses
     config = load_config(_config_path(args))
+    use_office_zone(config.office.zone)
+    keep_office_addresses([config.office.address, config.imap and config.imap.username,
+                           config.smtp and config.smtp.username])
+    if args.verb == "status":
+        return _status(config, as_json=args.json)
     if args.verb == "auth":
         from mailbot.auth.check import check_logins
         code, lines = check_logins(config)
@@ -156,6 +171,14 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.verb == "payment":
         return _payment(app, args.ref, args.amount)
     raise AssertionError(args.verb)
+
+
+def _status(config, *, as_json: bool) -> int:
+    """0 healthy, 1 degraded: what monitoring needs, without the daemon's help."""
+    from mailbot.cli.status import gather_status
+    status = gather_status(config)
+    print(json.dumps(status.as_dict(), indent=2, ensure_ascii=False) if as_json else status.text())
+    return 0 if status.healthy else 1
 
 
 def _readable_file(path: Path) -> None:

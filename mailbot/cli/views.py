@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from mailbot.schedule.deadlines import deadline_label
 from mailbot.schedule.policy import case_times, policy_of
 from mailbot.schedule.workdays import WorkCalendar
-from mailbot.store.models import Case, Document, Event, InboundMessage, OutboxMessage, Payment
+from mailbot.store.models import Case, Document, Event, InboundMessage, OutboxMessage, Payment, PendingCommandRecord
 
 
 MESSAGE_EVENTS = ("message_received", "staff_message", "stranger_message", "automatic_message")
@@ -84,11 +84,11 @@ def case_detail(app, ref: str) -> str | None:
                 f"  amount due: {case.amount_due or '-'}"]
         for p in session.execute(select(Payment).where(Payment.case_id == case.id).order_by(Payment.id)).scalars():
             out.append(f"  paid {p.amount} (due {p.expected}) on {when(p.at)} recorded by {p.recorded_by}")
-        out += ["", "Timeline:"]
+        out += _pending_lines(session, case.id, when) + ["", "Timeline:"]
         inbound = {m.id: m for m in session.execute(
             select(InboundMessage).where(InboundMessage.case_id == case.id)).scalars()}
         for e in session.execute(select(Event).where(Event.case_id == case.id).order_by(Event.id)).scalars():
-            detail = dict(e.detail or {})
+            detail = {k: v for k, v in (e.detail or {}).items() if k != "notice"}   # notice: the dedup key
             src = inbound.get(detail.pop("inbound_id", None))
             who = f" from {src.from_addr} ({src.role})" if src is not None and e.kind in MESSAGE_EVENTS else ""
             extra = ", ".join(f"{k}={v}" for k, v in detail.items() if v not in (None, "", [], {}))
@@ -101,6 +101,21 @@ def case_detail(app, ref: str) -> str | None:
             out.append(f"  {when(m.created_at)}  {m.status:<6} {m.purpose} -> {', '.join(m.recipients)}"
                        + (f" (attempts {m.attempts}: {m.last_error})" if m.last_error else ""))
     return "\n".join(out)
+
+
+def _pending_lines(session, case_id: int, when) -> list[str]:
+    """Commands given without proof of their sender, and what became of each confirmation request."""
+    rows = list(session.execute(select(PendingCommandRecord).where(PendingCommandRecord.case_id == case_id)
+                                .order_by(PendingCommandRecord.id)).scalars())
+    if not rows:
+        return []
+    out = ["", "Commands waiting for confirmation:"]
+    for r in rows:
+        what = r.line or r.verb
+        fate = (f"asked, until {when(r.expires_at)}" if r.status == "pending" else
+                f"{r.status} {when(r.resolved_at)}" if r.resolved_at else r.status)
+        out.append(f"  {when(r.requested_at)}  {what!r} as {r.role}: {r.address} {fate}")
+    return out
 
 
 def outbox_table(app, state: str | None = None) -> str:

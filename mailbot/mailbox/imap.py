@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import ssl
 import time
+from datetime import datetime
 from typing import Callable, Iterator, TypeVar
 
 from imapclient import IMAPClient
@@ -267,6 +268,25 @@ class ImapMailbox:
                                f"{self._uidvalidity}) while listing; list again")
         data = client.fetch([uid], ["BODY.PEEK[]"]).get(uid)
         return None if data is None else data.get(b"BODY[]")
+
+    def census(self) -> tuple[int, datetime | None, int]:
+        """For `mailbot status`: messages waiting in the inbox, when the oldest of them arrived
+        (INTERNALDATE, aware), and how many are in the quarantine folder (0 when it does not exist)."""
+        def operation(client: IMAPClient) -> tuple[int, datetime | None, int]:
+            uids = self._list(client)
+            oldest = None
+            if uids:
+                oldest = (client.fetch([uids[0]], ["INTERNALDATE"]).get(uids[0]) or {}).get(b"INTERNALDATE")
+            try:
+                quarantined = int(client.folder_status(self.config.quarantine_folder, [b"MESSAGES"])[b"MESSAGES"])
+            except IMAPClientAbortError:
+                raise
+            except IMAPClientError:   # no such folder yet: nothing was ever quarantined
+                quarantined = 0
+            if oldest is not None and oldest.tzinfo is None:
+                oldest = oldest.astimezone()   # imapclient gives naive local time
+            return len(uids), oldest, quarantined
+        return self._run("counting messages", operation)
 
     def move_to_processed(self, key: str) -> None:
         self._move(key, self.config.processed_folder)

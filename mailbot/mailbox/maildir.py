@@ -11,6 +11,7 @@ import mailbox
 import os
 from email.parser import BytesHeaderParser
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
@@ -66,6 +67,17 @@ class MaildirMailbox:
             except FileNotFoundError:
                 continue
             yield WaitingMessage(key=key, raw=raw)
+
+    def census(self) -> tuple[int, datetime | None, int]:
+        """For `mailbot status`: messages waiting, when the oldest arrived (its file's time),
+        and how many are in the quarantine folder."""
+        try:
+            entries = self._entries(self.path)
+            quarantined = len(self._entries(self.path / f".{self.quarantine_folder}"))
+        except OSError as exc:
+            raise MailboxError(f"cannot read the Maildir {self.path}: {exc}") from None
+        oldest = min((e[0] for e in entries), default=None)
+        return len(entries), (datetime.fromtimestamp(oldest, timezone.utc) if oldest else None), quarantined
 
     def move_to_processed(self, key: str) -> None:
         self._move(key, self.processed_folder)

@@ -28,7 +28,7 @@ from mailbot.errors import SendError
 from mailbot.faults import redact_addresses
 from mailbot.outbox.alerts import DeliveryAlerts
 from mailbot.outbox.base import Transport
-from mailbot.store.models import Event, OutboxMessage
+from mailbot.store.models import Case, Event, OutboxMessage
 
 log = logging.getLogger(__name__)
 STATES = ("queued", "failed", "sent")
@@ -82,12 +82,21 @@ def deliver_due(sessions: sessionmaker[Session], transport: Transport, clock: Cl
                 if row.case_id is not None:
                     session.add(Event(case_id=row.case_id, at=now, kind="reply_sent",
                                       detail={"message_id": row.message_id, "purpose": row.purpose}))
+                _log_sent(session, row)
             session.commit()   # right after the send: the resend-after-crash window stays one send wide
         if report.unreachable:
             break
     if alerts is not None:
         report.alerted = alert_delayed(sessions, clock, alerts)
     return report
+
+
+def _log_sent(session: Session, row: OutboxMessage) -> None:
+    """The operator's line per message sent: case ref, purpose, Message-ID; never an address."""
+    case = session.get(Case, row.case_id) if row.case_id is not None else None
+    ref = case.ref if case is not None else "-"
+    log.info("sent %s %s %s", ref, row.purpose, row.message_id,
+             extra={"event": "mail_sent", "case": ref, "purpose": row.purpose, "message_id": row.message_id})
 
 
 def _record_failure(session: Session, row: OutboxMessage, exc: SendError, now: datetime, policy: RetryPolicy,

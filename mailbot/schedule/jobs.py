@@ -19,6 +19,7 @@ from mailbot.schedule.retention import RetentionPolicy, retention_action
 from mailbot.store.purge import delete_unreferenced_files, purge_case, scrub_database, sweep_orphan_files
 from mailbot.store import cases as case_store
 from mailbot.mailbox import open_mailbox
+from mailbot.outbox.ids import new_message_id
 from mailbot.store.models import Case, Event, InboundMessage, MailboxForget, OutboxMessage, Reminder
 from mailbot.schedule.workdays import WorkCalendar
 from mailbot.workflow.model import OPEN_STATES
@@ -63,9 +64,9 @@ def run_deadlines(app) -> JobReport:
                     specs = reminder_specs(key, view, list(case.findings or []), rules, office,
                                            due=due, delete_on=delete_on, amount=case.amount_due or "")
                     last = _last_sent_to(session, case_id, view.requestor_email)
-                    for i, spec in enumerate(specs):
-                        app.intake.queue(session, spec, case, now, f"<{case.ref}.{key.replace(':', '-').replace('@', '-')}.{i}"
-                                         f"@{app.config.office.domain}>", in_reply_to=last)
+                    for spec in specs:
+                        app.intake.queue(session, spec, case, now, new_message_id(app.config.office.domain, case.ref),
+                                         in_reply_to=last)
                     session.add(Event(case_id=case_id, at=now, kind="reminder", detail={"key": key}))
                 session.commit()
                 report.sent += len(keys)

@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from mailbot.store import cases as case_store
 from mailbot.store.files import FileStore
-from mailbot.store.models import Case, Document, Event, InboundMessage, Payment
+from mailbot.store.models import Case, Document, Event, InboundMessage, Payment, PendingCommandRecord
 from mailbot.workflow.model import Decision
 
 DOCUMENT_COPY = ("inbound_id", "filename", "sha256", "size", "kind", "doc_types", "pages", "has_text", "problem",
@@ -60,8 +61,22 @@ def apply(session: Session, files: FileStore, d: Decision, inbound: Inbound, now
                             recorded_by=d.payment["by"] or "cli", at=now))
     for kind, detail in d.events:
         session.add(Event(case_id=case.id, at=now, kind=kind, detail={**detail, "inbound_id": row.id}))
+    if d.resolves is not None:
+        request_id, status = d.resolves
+        session.execute(update(PendingCommandRecord).where(
+            PendingCommandRecord.message_id == request_id, PendingCommandRecord.status == "pending")
+            .values(status=status, resolved_at=now).execution_options(synchronize_session=False))
     session.flush()
     return case, row
+
+
+def keep_command(session: Session, d: Decision, case: Case, row: InboundMessage, request_id: str,
+                 now: datetime) -> None:
+    """The command of `d` waits for the answer to our request `request_id` (sent in this transaction)."""
+    c = d.confirmation
+    session.add(PendingCommandRecord(message_id=request_id, case_id=case.id, verb=c["verb"], line=c["line"],
+                                     role=c["role"], address=c["address"], raw_sha256=row.raw_sha256,
+                                     requested_at=now, expires_at=c["expires_at"], status="pending"))
 
 
 def _open_case(session: Session, d: Decision, now: datetime, prefix: str, zone) -> Case:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from mailbot.documents.inspect import active_content_of
 from mailbot.store.models import Case, CaseCounter, OutboxMessage
 from mailbot.workflow.model import CaseView, StoredDocument
-from mailbot.workflow.transitions import State
+from mailbot.workflow.transitions import OPEN_STATES, State
 
 
 def next_ref(session: Session, prefix: str, year: int) -> str:
@@ -70,4 +70,11 @@ def open_cases_by_specialist(session: Session) -> dict[str, int]:
 def open_cases_awaiting_documents(session: Session, requestor: str) -> list[Case]:
     return list(session.execute(
         select(Case).where(Case.requestor_email == requestor.lower(), Case.state == "awaiting_documents")
+        .order_by(Case.id)).scalars())
+
+
+def open_cases_of(session: Session, requestor: str) -> list[Case]:
+    """Every open case whose requestor is this address, oldest first."""
+    return list(session.execute(
+        select(Case).where(Case.requestor_email == requestor.lower(), Case.state.in_([str(s) for s in OPEN_STATES]))
         .order_by(Case.id)).scalars())

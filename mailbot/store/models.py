@@ -147,6 +147,26 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
 
 
+class PendingCommandRecord(Base):
+    """A command given without proof of its sender, kept until the address on record answers the
+    confirmation request (Message-ID `message_id`) with CONFIRM, or until it expires. The original
+    message is in the file store (`raw_sha256`), so a report's PDFs can be read again then."""
+
+    __tablename__ = "pending_commands"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)   # of our confirmation request
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    verb: Mapped[str] = mapped_column(String(16))
+    line: Mapped[str] = mapped_column(Text, default="")     # the command line as written
+    role: Mapped[str] = mapped_column(String(32))
+    address: Mapped[str] = mapped_column(String(320))       # the address on record that was asked
+    raw_sha256: Mapped[str] = mapped_column(String(64), default="")   # the message that gave the command
+    requested_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="pending")   # pending | confirmed | expired
+    resolved_at: Mapped[datetime | None]
+
+
 class DeliveryAlert(Base):
     """An outbox message the admins were told is long undelivered: at most once per message,
     even with two daemons (the primary key)."""
@@ -218,3 +238,16 @@ class OAuthToken(Base):
     blocked_reason: Mapped[str | None] = mapped_column(String(32))   # invalid_grant | invalid_client
     blocked_at: Mapped[datetime | None]
     blocked_count: Mapped[int] = mapped_column(default=0)            # times blocked: one alert each
+
+
+class Marker(Base):
+    """Things the service did that must happen once, or be shown later, whichever process did
+    them: `last_cycle` (time of the last round that fetched, processed and delivered without a
+    service down), `digest:<date>` (the admins' digest of that day was queued), `rules_bad:<hash>`
+    (the admins were told about that broken version of the rule files). Inserting a key twice
+    fails on the primary key, which is what makes those once-only, even with two daemons."""
+
+    __tablename__ = "markers"
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    at: Mapped[datetime]
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)

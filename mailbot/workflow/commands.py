@@ -16,6 +16,8 @@ STAFF_VERBS = {"triage": ("APPROVE", "MISSING", "REJECT"), "admin": ("PAID",),
                "specialist": ("DECLINE", "CONSULT", "MISSING")}
 REQUESTOR_VERBS = ("CANCEL", "YES", "NO")
 ALL_VERBS = ("APPROVE", "MISSING", "REJECT", "PAID", "DECLINE", "CONSULT", "CANCEL", "YES", "NO")
+# the answer to a request to confirm a command, in English and Italian
+CONFIRM_WORDS = ("CONFIRM", "CONFERMA")
 # Italian words a requestor may use for the same answers
 _SYNONYMS = {"SI": "YES", "SÌ": "YES", "ANNULLA": "CANCEL"}
 _USAGE = {
@@ -64,6 +66,11 @@ def first_line(body: str) -> str:
         if stripped and not stripped.startswith(">"):
             return stripped
     return ""
+
+
+def is_confirmation(body: str) -> bool:
+    """The reply's first line is CONFIRM (Italian CONFERMA), alone but for punctuation."""
+    return first_line(body).strip("*_.!: ").upper() in CONFIRM_WORDS
 
 
 _HEAD = re.compile(r"^\*{0,2}([A-Za-zÀ-ÿ]+)\*{0,2}\s*(:)?\s*(.*)$")

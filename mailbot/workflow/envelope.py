@@ -7,6 +7,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from mailbot.checks.authentication import sender_authenticated
 from mailbot.checks.automatic import automatic_reason
 from mailbot.documents.assess import AssessedAttachment, assess
 from mailbot.documents.forms import fields_from_body
@@ -27,6 +28,7 @@ class Envelope:
     refs: tuple[str, ...]                          # case refs in the subject, then the body
     bounced_refs: tuple[str, ...] = ()             # refs of our own Message-IDs quoted in a bounce
     received_for: str = ""                         # the hospital of the mailbox it came from, if set
+    authenticated: bool = False                    # our receiving server passed the From domain
 
     @property
     def sender(self) -> str:
@@ -65,7 +67,7 @@ def open_envelope(raw: bytes, rulebook: Rulebook, office: Office, *, received_fo
         bounced = tuple(sent_id.findall(raw.decode("latin-1")))
     return Envelope(raw=raw, message=msg, dedup_key=dedup_key(msg, raw), attachments=tuple(attachments),
                     body_form=fields_from_body(msg.text), automatic=automatic, refs=refs, bounced_refs=bounced,
-                    received_for=received_for)
+                    received_for=received_for, authenticated=sender_authenticated(msg, office.authserv_id))
 
 
 __all__ = ["Envelope", "dedup_key", "open_envelope", "sha256"]

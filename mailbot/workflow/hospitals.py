@@ -13,6 +13,7 @@ import dataclasses
 from typing import Any
 
 from mailbot.rulebook.models import Rulebook, fold
+from mailbot.workflow.envelope import Envelope
 from mailbot.workflow.model import CaseView, Office
 
 
@@ -31,6 +32,22 @@ def hospital_of(rulebook: Rulebook, case: CaseView | None, form: dict[str, str],
             if hospital.receives(address):
                 return hid
     return received_for if received_for in rulebook.hospitals else rulebook.default_hospital
+
+
+def written_to(envelope: Envelope, rulebook: Rulebook) -> str:
+    """The hospital a message is written to, whatever case it names: by its form, its recipients,
+    its mailbox, else the default ("" without hospitals)."""
+    msg = envelope.message
+    return hospital_of(rulebook, None, form_in(envelope), (*msg.delivered_to, *msg.to, *msg.cc),
+                       envelope.received_for)
+
+
+def form_in(envelope: Envelope) -> dict[str, str]:
+    """The request-form fields this message carries (body, then fillable PDFs)."""
+    form_here: dict[str, str] = dict(envelope.body_form)
+    for a in envelope.attachments:
+        form_here.update(a.form_fields)
+    return form_here
 
 
 def named_hospital(rulebook: Rulebook, text: str) -> str:

@@ -32,6 +32,7 @@ class Office:
     accepted_languages: tuple[str, ...] = ("en", "it")   # languages clinical documents may be in
     own_addresses: tuple[str, ...] = ()  # every address the robot receives on (all hospitals')
     ref_prefixes: tuple[str, ...] = ()   # every case prefix in use (all hospitals'), besides case_prefix
+    confirmation_days: int = 7           # how long a request to confirm a command stays open
 
     @property
     def default_language(self) -> str:
@@ -150,6 +151,21 @@ class CasePatch:
 
 
 @dataclass(frozen=True)
+class PendingCommand:
+    """A command that waits for its confirmation: the mail asking for it has `request_id`."""
+
+    request_id: str
+    case_ref: str
+    verb: str
+    line: str                          # the command line as written ("" for a report)
+    role: Role
+    address: str                       # the address on record that was asked (and must answer)
+    expires_at: datetime
+    status: str = "pending"            # pending | confirmed | expired
+    attachments: tuple[AssessedAttachment, ...] = ()   # those of the message that gave the command
+
+
+@dataclass(frozen=True)
 class Facts:
     """Everything the store knows that one decision needs, read in one place (store/facts.py)."""
 
@@ -160,6 +176,15 @@ class Facts:
     specialist_loads: dict[str, int] = field(default_factory=dict)   # specialist -> cases with_specialist
     replies_today: dict[str, int] = field(default_factory=dict)      # address -> automatic replies, 24 h
     next_ref: str = ""                          # the ref a new case would get
+    threaded: frozenset[str] = frozenset()      # refs of cases whose mail to the sender this one answers
+    pending: PendingCommand | None = None       # the command whose confirmation request this one answers
+    awaiting: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)  # ref -> (address, line)
+                                                # commands already waiting for confirmation, unexpired
+    sender_active: tuple[CaseView, ...] = ()    # the sender's open cases (any open state), as requestor
+    acknowledged_resends: frozenset[str] = frozenset()   # refs whose resent request was answered once
+    notices_sent: dict[str, frozenset[tuple[str, str, str, str]]] = field(default_factory=dict)
+                                                # ref -> (address, purpose, kind, line) since its last state change
+    staff_today: dict[str, dict[str, int]] = field(default_factory=dict)   # ref -> staff address -> mails, 24 h
 
 
 @dataclass(frozen=True)
@@ -169,7 +194,7 @@ class Decision:
     disposition: Disposition
     case_ref: str | None               # existing case, or None with new_case / no case
     new_case: bool
-    routed_by: str                     # thread | reference | sender | new | update | "" (a command)
+    routed_by: str                     # thread | reference | resend | sender | new | update | "" (a command)
     sender_role: Role
     state_before: State | None
     state_after: State | None
@@ -186,6 +211,8 @@ class Decision:
     payment: dict[str, Any] | None = None   # a payment to record: amount, by, expected
     command: str = ""                  # the command acted on (or refused), for the timeline
     filed: tuple[str, ...] = ()        # digests of the attachments that become case documents
+    confirmation: dict[str, Any] | None = None   # a command to keep until confirmed: verb, line, role, ...
+    resolves: tuple[str, str] | None = None      # (request Message-ID, confirmed | expired)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(replace(self, patch=CasePatch()))

@@ -32,12 +32,13 @@ class Candidates:
     by_thread: CaseView | None          # a case whose outgoing Message-ID this message cites
     by_reference: CaseView | None       # the case named by the first ref in subject/body
     sender_open: tuple[CaseView, ...]   # open cases awaiting documents whose requestor is the sender
+    resent: CaseView | None = None      # the sender's open case that already has every attached file
 
 
 @dataclass(frozen=True)
 class Route:
     case: CaseView | None
-    how: str    # thread | reference | sender | new
+    how: str    # thread | reference | resend | sender | new | update
 
 
 def choose_case(c: Candidates, *, carries_form_for_other_patient: bool) -> Route:
@@ -45,9 +46,22 @@ def choose_case(c: Candidates, *, carries_form_for_other_patient: bool) -> Route
         return Route(c.by_thread, "thread")
     if c.by_reference is not None:
         return Route(c.by_reference, "reference")
+    if c.resent is not None:
+        return Route(c.resent, "resend")
     if len(c.sender_open) == 1 and not carries_form_for_other_patient:
         return Route(c.sender_open[0], "sender")
     return Route(None, "new")
+
+
+def resent_to(cases: tuple[CaseView, ...], digests: frozenset[str]) -> CaseView | None:
+    """The newest of the sender's open cases on which every one of these files is filed already:
+    the same request sent again joins it instead of opening another case."""
+    if not digests:
+        return None
+    for case in reversed(cases):
+        if digests <= {d.sha256 for d in case.documents}:
+            return case
+    return None
 
 
 def sender_role(address: str, case: CaseView | None, rulebook: Rulebook) -> Role:

@@ -3,19 +3,37 @@
 A command counts only from an address listed for its role (the case's own specialist, for a
 specialist) and only in a state where the table has a row for it; anything else is refused:
 filed as an event, shown to the admins, and the case is left exactly as it was.
+
+A From header proves nothing. A command the table allows acts at once only with a `Proof` the
+shell found (a reply to our own mail to that address about that case, or a pass from our
+receiving server); otherwise the address on record for that role is asked to confirm it, and
+the decision carries the command to keep until the answer comes (workflow/decide.py).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from mailbot.rulebook.models import Rulebook
 from mailbot.workflow.commands import REQUESTOR_VERBS, STAFF_VERBS, Command, Unparsed, first_line, parse_command
 from mailbot.workflow.context import admin_notices, case_context, find_staff, staff_language  # noqa: F401
 from mailbot.workflow.effects import Builder, StaffFacts, perform
 from mailbot.workflow.model import AssessedAttachment, CasePatch, CaseView, Decision, Office
-from mailbot.workflow.transitions import Disposition, Refused, Role, Verb, transition_for
+from mailbot.workflow.model import ReplySpec
+from mailbot.workflow.transitions import PARTIES, Disposition, Refused, Role, Verb, transition_for
 
-__all__ = ["StaffFacts", "admin_notices", "case_context", "decide_command", "find_staff", "read_command",
+__all__ = ["Proof", "StaffFacts", "admin_notices", "case_context", "decide_command", "find_staff", "read_command",
            "staff_language"]
+
+
+@dataclass(frozen=True)
+class Proof:
+    """Why the command may be taken as coming from its sender."""
+
+    how: str = "cli"      # thread | authenticated | confirmed | cli; "" none: ask to confirm first
+    refused: bool = False  # strict mode: a staff command without a pass from our server
+    awaiting: tuple[tuple[str, str], ...] = ()   # (address, line) already asked to confirm on the case
 
 
 def read_command(text: str, role: str) -> Command | Unparsed | None:
@@ -29,7 +47,7 @@ def read_command(text: str, role: str) -> Command | Unparsed | None:
 def decide_command(sender: str, attachments: tuple[AssessedAttachment, ...], case: CaseView, role: str,
                    parsed: Command | Unparsed | None, rulebook: Rulebook, office: Office, facts: StaffFacts,
                    case_documents: tuple[tuple[str, str], ...], report_documents: tuple[tuple[str, str], ...] = (),
-                   *, authenticated: bool = True) -> Decision | None:
+                   *, proof: Proof = Proof()) -> Decision | None:
     """None when the message carries no command (the caller files it as ordinary mail)."""
     first = ("staff_message" if role in STAFF_VERBS else "message_received",
              {"from_role": role, "attachments": [a.filename for a in attachments]})
@@ -42,14 +60,17 @@ def decide_command(sender: str, attachments: tuple[AssessedAttachment, ...], cas
         return None
     verb = Verb.REPORT if is_report else Verb(parsed.verb)
     line = parsed.line if parsed is not None else verb
-    if role in STAFF_VERBS and not authenticated:
+    if role in STAFF_VERBS and proof.refused:
         b.alert("command_unauthenticated", sender=sender, line=line, role=role)
         return _decision(b, attachments, f"unauthenticated: {verb}", acted=False)
     found = transition_for(case.state, verb, role)
-    if role == Role.SPECIALIST and case.specialist_email and sender.lower() != case.specialist_email:
-        found = Refused("role")     # another specialist cannot act on a case not theirs
-    if isinstance(found, Refused) and found.why == "role":
+    if role == Role.SPECIALIST and sender.lower() != (case.specialist_email or "") and not isinstance(found, Refused):
+        found = Refused("not_assigned")     # only the case's own specialist acts on it, a report included
+    if isinstance(found, Refused) and found.why in ("role", "not_assigned"):
         b.alert("command_not_allowed", sender=sender, line=line, role=role)
+        member = find_staff(rulebook, sender) if found.why == "not_assigned" else None
+        if member is not None:
+            b.to_member(member, "staff/not_assigned", line=line, report=verb == Verb.REPORT)
         return _decision(b, attachments, f"refused: {verb}", acted=False)
     if isinstance(found, Refused):
         b.alert("command_wrong_state", sender=sender, line=line, role=role)
@@ -59,7 +80,44 @@ def decide_command(sender: str, attachments: tuple[AssessedAttachment, ...], cas
         return _decision(b, attachments, f"refused in {case.state}: {verb}", acted=False)
     b.case_documents, b.report_documents = case_documents, report_documents
     perform(b, found, facts.now)
-    return _decision(b, attachments, str(verb), acted=True)
+    if not proof.how and (b.updates or b.state != case.state or b.replies or b.payment is not None):
+        fresh = Builder(case, role, sender, rulebook, office, first_event=first, facts=facts, command=b.command)
+        return _ask_to_confirm(fresh, attachments, verb, "" if verb == Verb.REPORT else line, proof, report_documents)
+    return _decision(b, attachments, str(verb), acted=True)   # with proof, or one that changes nothing
+
+
+def address_on_record(case: CaseView, role: str, sender: str, rulebook: Rulebook) -> str:
+    """Where a request to confirm goes: the case's own address for the role, else the staff list's."""
+    if role == Role.REQUESTOR:
+        return case.requestor_email.lower()
+    if role == Role.PATIENT:
+        return case.patient_email
+    if role == Role.SPECIALIST:
+        return case.specialist_email or ""
+    member = find_staff(rulebook, sender)
+    return str(member.email).lower() if member is not None else ""
+
+
+def _ask_to_confirm(b: Builder, attachments, verb: Verb, line: str, proof: Proof,
+                    report_documents: tuple[tuple[str, str], ...]) -> Decision:
+    """Nothing happens yet: the address on record is asked, once per command, to confirm it."""
+    case, now = b.case, b.facts.now
+    address = address_on_record(case, b.role, b.sender, b.rulebook)
+    if verb != Verb.REPORT and (address, line) in proof.awaiting:   # each report mail may carry a new PDF
+        b.events.append(("confirmation_already_requested", {"verb": str(verb), "role": str(b.role)}))
+        return _decision(b, attachments, f"awaiting confirmation: {verb}", acted=False)
+    expires = now + timedelta(days=b.office.confirmation_days)
+    extra = {"line": line, "verb": str(verb), "asked_by": b.sender,
+             "expires": expires.astimezone(b.office.zone).strftime("%Y-%m-%d %H:%M"),
+             "files": [name for _, name in report_documents]}
+    if b.role in PARTIES:
+        b.send(ReplySpec("requestor/confirm_command", (address,), case.language, b.ctx(case.language, **extra)))
+    else:
+        b.to_member(find_staff(b.rulebook, address), "staff/confirm_command", **extra)
+    b.events.append(("confirmation_requested", {"verb": str(verb), "role": str(b.role), "to": address}))
+    decision = _decision(b, attachments, f"confirmation requested: {verb}", acted=False)
+    return replace(decision, confirmation={"verb": str(verb), "line": line, "role": str(b.role), "address": address,
+                                           "expires_at": expires})
 
 
 def _not_understood(b: Builder, parsed: Unparsed, attachments) -> Decision:

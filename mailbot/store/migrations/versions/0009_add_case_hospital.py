@@ -2,7 +2,7 @@
 empty for the cases of a single-hospital office.
 
 Revision ID: 0009
-Revises: 0003
+Revises: 0005
 Created: 2026-12-01 03:10:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = '0009'
-down_revision = '0003'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
