@@ -6,6 +6,7 @@ log in is reported while the other's mail is still answered."""
 from __future__ import annotations
 
 import email
+import json
 import logging
 from email import policy
 from pathlib import Path
@@ -247,7 +248,17 @@ def test_a_mailbox_that_refuses_its_login_is_reported_and_the_other_is_still_ans
     assert rome_line.startswith("imap (rome): FAIL") and "login refused" in rome_line
     assert smtp_line.startswith("smtp: OK")
 
+    assert mailbot_main(["--config", str(network.config), "status", "--json"]) == 1   # degraded
+    report = json.loads(capsys.readouterr().out)
+    checks = report["checks"]
+    assert checks["mailbox milan"]["ok"] and not checks["mailbox rome"]["ok"], checks
+    assert "login refused" in checks["mailbox rome"]["detail"] and rome.username in checks["mailbox rome"]["detail"]
+    assert report["mailbox"]["by_mailbox"] == {"milan": {"waiting": 0, "quarantine": 0}}
+
     monkeypatch.setenv("TEST_WRONG_PASSWORD", rome.password)   # the admin fixes the password
+    assert mailbot_main(["--config", str(network.config), "status"]) == 0
+    text = capsys.readouterr().out
+    assert "mailbox rome ok" in text and "rome: 1 waiting, 0 in quarantine" in text, text
     assert network.once() == 0
     assert only(network.new_replies(), LUCA)
     assert rome.messages("INBOX") == []
@@ -372,3 +383,4 @@ def test_replay_dry_run_shows_the_hospitals_ref_and_its_wording(network, tmp_pat
     assert '"case": "RO-' in out
     assert "Subject: [RO-" in out and "Milan Cancer Centre: " + MILAN in out
     assert network.cases() == {}   # nothing written
+
