@@ -107,3 +107,21 @@ def test_a_mailbox_hospital_must_be_a_hospital_of_the_rules(tmp_path, monkeypatc
     assert config.mailbox_hospitals() == {"mailbox rome": "rome"}
     with pytest.raises(ConfigError, match="mailboxes.1.hospital: unknown hospital 'rome' \\(hospitals: none"):
         build_app(config, rules_dir=default_rules_dir())
+
+
+def test_logs_keep_every_mailbox_login_and_hospital_address_and_redact_patients(tmp_path, monkeypatch):
+    from mailbot.cli.main import office_addresses
+    from mailbot.faults import keep_office_addresses, redact_addresses
+    from network_rules import MILAN, ROME, network_rules
+
+    monkeypatch.setenv("T_ROME", "secret")
+    rules = network_rules(tmp_path / "rules")
+    text = TWO.replace('username = "rome"', 'username = "rome-login@mail.rome.example.org"')
+    config = load_config(write(tmp_path, text + f'[rules]\ndir = "{rules}"\n'))
+    own = office_addresses(config)
+    assert {"office@example.org", "rome-login@mail.rome.example.org", MILAN, ROME} <= set(own)
+    keep_office_addresses(own)
+    line = redact_addresses(f"mailbox rome: IMAP user rome-login@mail.rome.example.org refused; reply from {ROME} "
+                            f"and {MILAN} to maria.rossi@patient.example.net")
+    assert "rome-login@mail.rome.example.org" in line and ROME in line and MILAN in line
+    assert "maria.rossi" not in line and line.count("<address>") == 1
