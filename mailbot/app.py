@@ -33,7 +33,7 @@ class App:
 def build_app(config: Config, *, clock: Clock | None = None, rules_dir: Path | None = None) -> App:
     clock = clock or SystemClock()
     rulebook = load_rulebook(rules_dir or config.path(config.rules.dir))
-    _check_mailbox_hospitals(config, rulebook)
+    check_mailbox_hospitals(config, rulebook)
     renderer = _renderer(config)   # every input checked before the database is touched
     sessions = open_database(config.database_url)
     files = FileStore(config.path(config.storage.dir))
@@ -41,7 +41,7 @@ def build_app(config: Config, *, clock: Clock | None = None, rules_dir: Path | N
     return App(config, rulebook, sessions, files, intake, clock)
 
 
-def _check_mailbox_hospitals(config: Config, rulebook: Rulebook) -> None:
+def check_mailbox_hospitals(config: Config, rulebook: Rulebook) -> None:
     """A [[mailboxes]] entry's `hospital` must be a hospital of rules/hospitals.toml."""
     for i, entry in enumerate(config.mailboxes):
         if entry.hospital and entry.hospital not in rulebook.hospitals:

@@ -384,3 +384,34 @@ def test_replay_dry_run_shows_the_hospitals_ref_and_its_wording(network, tmp_pat
     assert "Subject: [RO-" in out and "Milan Cancer Centre: " + MILAN in out
     assert network.cases() == {}   # nothing written
 
+
+def test_a_rules_reload_reads_hospitals_toml_and_keeps_the_old_rules_when_it_is_wrong(network, tmp_path, caplog):
+    from mailbot.app import build_app
+    from mailbot.config import load_config
+    from mailbot.rulebook.watch import RulesReloader
+
+    app = build_app(load_config(network.config))
+    reloader = RulesReloader(app)
+    hospitals = tmp_path / "rules" / "hospitals.toml"
+    good = hospitals.read_text()
+
+    def reload(text: str) -> None:
+        hospitals.write_text(text)
+        reloader.watch.requested.set()   # as SIGHUP does
+        reloader.check()
+
+    reload(good.replace("base = 600.00", "base = 650.00"))
+    assert str(app.rulebook.hospitals["milan"].prices["breast_cancer"].base) == "650.00"
+    assert app.intake.rulebook is app.rulebook
+
+    with caplog.at_level(logging.ERROR):
+        reload(good.replace('iban = "IT60X', 'iban = "IT00X'))   # a wrong IBAN: the old rules stay
+        assert str(app.rulebook.hospitals["milan"].prices["breast_cancer"].base) == "650.00"
+        line = good.splitlines().index('iban = "IT60X0542811101000000123456"') + 1
+        assert any(f"hospitals.toml:{line}:" in r.getMessage() for r in caplog.records), caplog.text
+
+        caplog.clear()
+        reload(good.replace("[hospitals.rome", "[hospitals.roma"))   # the Rome mailbox's hospital gone
+        assert "rome" in app.rulebook.hospitals
+        assert any("mailboxes.1.hospital: unknown hospital 'rome'" in r.getMessage() for r in caplog.records), \
+            caplog.text
