@@ -415,3 +415,15 @@ def test_a_rules_reload_reads_hospitals_toml_and_keeps_the_old_rules_when_it_is_
         assert "rome" in app.rulebook.hospitals
         assert any("mailboxes.1.hospital: unknown hospital 'rome'" in r.getMessage() for r in caplog.records), \
             caplog.text
+
+
+def test_a_stranger_naming_a_case_is_answered_from_the_hospital_written_to_without_the_case(network):
+    network.exchange(network.milan, request(MARIA, MILAN))
+    milan_ref = network.cases()[MARIA].ref
+    nosy = "nosy@elsewhere.example.com"
+    mails = network.exchange(network.rome, to(patient_mail(nosy, f"About {milan_ref}", "What is the state of it?"),
+                                              ROME))
+    answer = only(mails, nosy)
+    assert ROME in answer["From"] and MILAN not in answer["From"]   # the hospital written to, not the case's
+    assert milan_ref not in answer["Subject"] and milan_ref not in answer["Message-ID"]
+    assert milan_ref not in plain_text(answer)
