@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailbot.clock import Clock, SystemClock
 from mailbot.config import Config
 from mailbot.ocr import INSTALL_HINT, Tesseract, find_tesseract
+from mailbot.errors import ConfigError
 from mailbot.service import Intake
 from mailbot.replies.check import check_templates
 from mailbot.replies.render import Renderer
@@ -36,6 +37,7 @@ class App:
 def build_app(config: Config, *, clock: Clock | None = None, rules_dir: Path | None = None) -> App:
     clock = clock or SystemClock()
     rulebook = load_rulebook(rules_dir or config.path(config.rules.dir))
+    check_mailbox_hospitals(config, rulebook)
     renderer = _renderer(config)   # every input checked before the database is touched
     sessions = open_database(config.database_url)
     files = FileStore(config.path(config.storage.dir))
@@ -59,6 +61,15 @@ def _ocr(config: Config) -> Tesseract | None:
         return None
     return Tesseract(binary, page_seconds=config.ocr.page_seconds, budget=config.ocr.pages_per_message,
                      total_seconds=config.ocr.seconds_per_message)
+
+
+def check_mailbox_hospitals(config: Config, rulebook: Rulebook) -> None:
+    """A [[mailboxes]] entry's `hospital` must be a hospital of rules/hospitals.toml."""
+    for i, entry in enumerate(config.mailboxes):
+        if entry.hospital and entry.hospital not in rulebook.hospitals:
+            known = ", ".join(rulebook.hospitals) or "none: there is no rules/hospitals.toml"
+            raise ConfigError(f"config: mailboxes.{i}.hospital: unknown hospital {entry.hospital!r} "
+                              f"(hospitals: {known}); fix it or remove the line")
 
 
 def _renderer(config: Config) -> Renderer:

@@ -35,7 +35,7 @@ from mailbot.resources import default_rules_dir
 PRE_MIGRATION_TABLES = ["audit", "case_counters", "cases", "documents", "events", "inbound_messages",
                         "mailbox_forget", "outbox", "payments", "reminders"]
 # Columns later revisions add to those tables: a database made before migrations has none of them.
-LATER_COLUMNS = {"documents": ("inside", "searchable_sha256", "ocr_state")}
+LATER_COLUMNS = {"documents": ("inside", "searchable_sha256", "ocr_state"), "cases": ("hospital",)}
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
 
 

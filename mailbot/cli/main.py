@@ -85,6 +85,21 @@ def _state_option(cases: argparse.ArgumentParser) -> None:
                        help=f"only cases in this state: {', '.join(states)}")
 
 
+def office_addresses(config) -> list[str]:
+    """What logs may name: the office's From, every mailbox login ([imap] or each [[mailboxes]]
+    entry), the SMTP login and every hospital's addresses, so a log line says which mailbox to
+    fix. Rules that do not load add no hospital (`rules check` and the start say why)."""
+    from mailbot.errors import MailbotError
+    from mailbot.rulebook import load_rulebook
+    own = [config.office.address, config.smtp and config.smtp.username]
+    own += [one.imap.username for _name, one in config.mailbox_configs() if one.imap is not None]
+    try:
+        rulebook = load_rulebook(config.path(config.rules.dir))
+    except (MailbotError, OSError):
+        return own
+    return own + [str(a) for hospital in rulebook.hospitals.values() for a in hospital.addresses]
+
+
 def _config_path(args: argparse.Namespace) -> Path:
     return Path(getattr(args, "config", None) or os.environ.get("MAILBOT_CONFIG") or "config.toml")
 
@@ -136,8 +151,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     from mailbot.faults import keep_office_addresses
     config = load_config(_config_path(args))
     use_office_zone(config.office.zone)
-    keep_office_addresses([config.office.address, config.imap and config.imap.username,
-                           config.smtp and config.smtp.username])
+    keep_office_addresses(office_addresses(config))
     if args.verb == "status":
         return _status(config, as_json=args.json)
     if args.verb == "auth":
@@ -208,7 +222,7 @@ def _once(app) -> int:
     """One cycle; 3 when the mailbox, database or storage could not be used, 1 when work
     remains (messages left in the inbox, mail still queued, a reply refused for good in this
     cycle), else 0."""
-    from mailbot.daemon import LOOP_SERVICES, Worker
+    from mailbot.daemon import Worker, is_loop_service
     worker = Worker(app)
     try:
         report = worker.cycle()
@@ -218,7 +232,7 @@ def _once(app) -> int:
     print(f"processed {report.processed}, quarantined {report.quarantined}, errors {report.errors}, "
           f"left {report.left}; sent {d.sent}, retrying {d.retrying}, failed {d.failed}, "
           f"undelivered {report.undelivered}")
-    down = [s for s in report.down if s in LOOP_SERVICES]
+    down = [s for s in report.down if is_loop_service(s)]
     if down:
         print(f"mailbot: unavailable: {', '.join(down)} (see the log above)", file=sys.stderr)
         return 3

@@ -38,10 +38,13 @@ def cases_table(app, state: str | None = None) -> str:
                  str(counts.get(c.id, 0)), str(len(c.findings or [])),
                  deadline_label(case_times(c), now, cal, zone, policy) or "-",
                  ", ".join(bounced.get(c.id, [])) or "-"] for c in cases]
+        if app.rulebook.hospitals:   # a network: which hospital each case is at
+            rows = [[*row[:2], c.hospital or app.rulebook.default_hospital, *row[2:]] for row, c in zip(rows, cases)]
     if not rows:
         return "no cases" + (f" in state {state}" if state else "")
-    table = _table(rows, ["ref", "state", "opened", "updated", "lang", "condition", "docs", "open findings",
-                          "deadline", "undelivered address"])
+    headers = ["ref", "state", "opened", "updated", "lang", "condition", "docs", "open findings", "deadline",
+               "undelivered address"]
+    table = _table(rows, headers[:2] + ["hospital"] + headers[2:] if app.rulebook.hospitals else headers)
     waiting = sum(1 for c in cases if c.id in bounced)
     if waiting:
         table += (f"\n\n{waiting} case(s) with an undelivered address: no automatic mail goes to it; "
@@ -57,7 +60,9 @@ def case_detail(app, ref: str) -> str | None:
         if case is None:
             return None
         form = case.form or {}
-        out = [f"Case {case.ref}: {case.state}  (language {case.language}, opened {when(case.opened_at)})", "",
+        hospital = app.rulebook.hospitals.get(case.hospital or "")
+        at = f"  at {hospital.name}" if hospital is not None else ""
+        out = [f"Case {case.ref}: {case.state}  (language {case.language}, opened {when(case.opened_at)}){at}", "",
                "Parties:",
                f"  requestor: {(form.get('requestor_name', '') + ' ').lstrip()}<{case.requestor_email}> "
                f"as {form.get('requestor_role', '?')}",

@@ -75,13 +75,14 @@ class Renderer:
 
     def render(self, spec: ReplySpec, *, case_ref: str | None, message_id: str, date: datetime,
                in_reply_to: str = "", references: tuple[str, ...] = (),
-               attachments: list[tuple[str, bytes]] = ()) -> Rendered:
+               attachments: list[tuple[str, bytes]] = (), sender: tuple[str, str] | None = None) -> Rendered:
+        """`sender`: (name, address) of the From header, when not the office's (a hospital's)."""
         context = quote_context({**spec.context, "case_ref": case_ref or ""})
         subject, body = self.text(spec.purpose, spec.language, context)
         if case_ref:
             subject = f"[{case_ref}] {subject}"
         msg = EmailMessage()
-        msg["From"] = formataddr((self.office_name, self.office_address))
+        msg["From"] = formataddr(sender or (self.office_name, self.office_address))
         msg["To"] = ", ".join(spec.to)
         msg["Subject"] = FoldedSubject(subject)   # the ref always on the header's first line
         msg["Date"] = format_datetime(date)

@@ -106,12 +106,20 @@ def _quarantined_since(app, since: datetime) -> int:
 
 
 def _quarantine(app, mailbox) -> int | None:
-    """Messages in the quarantine folder now; None when the mailbox cannot say (the digest
-    still goes, saying so)."""
+    """Messages in the quarantine folder(s) now, over every mailbox ([[mailboxes]]); None when a
+    mailbox cannot say (the digest still goes, saying so)."""
     from mailbot.mailbox import open_mailbox
-    own = mailbox is None
+    if mailbox is not None:
+        return _quarantined_in(lambda: mailbox, own=False)
+    counts = [_quarantined_in(lambda one=one: open_mailbox(one), own=True)
+              for _name, one in app.config.mailbox_configs()]
+    return None if None in counts else sum(counts)
+
+
+def _quarantined_in(opener, *, own: bool) -> int | None:
+    mailbox = None
     try:
-        mailbox = mailbox or open_mailbox(app.config)
+        mailbox = opener()
         return mailbox.census()[2]
     except Exception as exc:
         if not is_infrastructure_fault(exc):

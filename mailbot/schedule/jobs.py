@@ -64,7 +64,8 @@ def run_deadlines(app) -> JobReport:
                 for key in keys:
                     session.add(Reminder(case_id=case_id, key=key, at=now))
                     session.flush()   # on PostgreSQL another daemon's identical row fails here, not after mailing
-                    specs = reminder_specs(key, view, list(case.findings or []), app.rulebook, app.intake.office,
+                    rules, office = app.intake.scoped(view.hospital)
+                    specs = reminder_specs(key, view, list(case.findings or []), rules, office,
                                            due=due, delete_on=delete_on, amount=case.amount_due or "")
                     last = _last_sent_to(session, case_id, view.requestor_email)
                     specs, withheld = split_paused(specs, paused_addresses(session, case_id))
@@ -140,21 +141,34 @@ def forget_in_mailbox(app, mailbox=None) -> int:
         pending = list(session.execute(select(MailboxForget)).scalars())
         if not pending:
             return 0
-        own = mailbox is None
-        try:
-            mailbox = mailbox or open_mailbox(app.config)
-            removed = mailbox.forget([p.message_id for p in pending])
-        except Exception as exc:
-            log.error("could not delete purged mail from the mailbox: %s; will retry", where(exc))
+        ids = [p.message_id for p in pending]
+        if mailbox is not None:
+            removed = _forget_in(lambda: mailbox, ids, own=False)
+        else:   # every mailbox: a purged case's mail may have come to any of them
+            counts = [_forget_in(lambda one=one: open_mailbox(one), ids, own=True)
+                      for _name, one in app.config.mailbox_configs()]
+            removed = None if None in counts else sum(counts)
+        if removed is None:
             return 0
-        finally:
-            if own and mailbox is not None:
-                mailbox.close()
         for row in pending:
             session.delete(row)
         session.commit()
         log.info("deleted %d purged message(s) from the mailbox folders", removed)
         return removed
+
+
+def _forget_in(opener, message_ids: list[str], *, own: bool) -> int | None:
+    """Messages deleted from one mailbox's folders; None when it could not be done now."""
+    mailbox = None
+    try:
+        mailbox = opener()
+        return mailbox.forget(message_ids)
+    except Exception as exc:
+        log.error("could not delete purged mail from the mailbox: %s; will retry", where(exc))
+        return None
+    finally:
+        if own and mailbox is not None:
+            mailbox.close()
 
 
 def run_housekeeping(app, transport=None) -> JobReport:

@@ -44,7 +44,7 @@ def view(case: Case) -> CaseView:
         condition_id=case.condition_id, specialist_email=case.specialist_email, amount_due=case.amount_due,
         triage=dict(case.triage or {}), declined_by=tuple(case.declined_by or ()),
         pending_extra=dict(case.pending_extra or {}), parent_ref=case.parent_ref,
-        report_sent_at=case.report_sent_at,
+        report_sent_at=case.report_sent_at, hospital=case.hospital,
     )
 
 

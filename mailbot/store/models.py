@@ -67,6 +67,7 @@ class Case(Base):
     declined_by: Mapped[list[Any]] = mapped_column(default=list)
     pending_extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
     parent_ref: Mapped[str | None] = mapped_column(String(32))
+    hospital: Mapped[str | None] = mapped_column(String(64))   # hospitals.toml id; None: the office of config
     paid_at: Mapped[datetime | None]
     report_sent_at: Mapped[datetime | None]
     report_due_at: Mapped[datetime | None]

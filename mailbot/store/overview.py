@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, inspect, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, defer, sessionmaker
 
 from mailbot.config import Config
 from mailbot.schedule.deadlines import triage_due
@@ -78,8 +78,10 @@ def _deadlines(session: Session, facts: OfficeFacts, config: Config, calendar: W
     """Triage and report deadlines of open cases: due later today, or already past."""
     zone, policy = config.office.zone, policy_of(config)
     today = now.astimezone(zone).date()
-    cases = session.execute(select(Case).where(Case.state.in_(("in_triage", "with_specialist")))
-                            .order_by(Case.id)).scalars()
+    present = {c["name"] for c in inspect(session.connection()).get_columns(Case.__tablename__)}
+    later = [defer(getattr(Case, c.key)) for c in Case.__table__.columns if c.name not in present]
+    cases = session.execute(select(Case).options(*later).where(Case.state.in_(("in_triage", "with_specialist")))
+                            .order_by(Case.id)).scalars()   # an older schema lacks a later column: not read
     for case in cases:
         times = case_times(case)
         kind, due = ("triage", triage_due(times, calendar, zone, policy)) if case.state == "in_triage" else \

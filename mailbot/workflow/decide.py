@@ -17,6 +17,7 @@ from mailbot.rulebook.models import Rulebook
 from mailbot.workflow.bounces import decide_bounce, withheld
 from mailbot.workflow.effects import StaffFacts
 from mailbot.workflow.envelope import Envelope
+from mailbot.workflow.hospitals import form_in, hospital_of, office_for, written_to
 from mailbot.workflow.intake import decide as decide_intake
 from mailbot.workflow.limits import split_by_cap, split_staff
 from mailbot.workflow.commands import is_confirmation
@@ -30,15 +31,16 @@ from mailbot.workflow.transitions import STAFF_ROLES, Disposition, Role, State, 
 def route_of(envelope: Envelope, facts: Facts, rulebook: Rulebook, now: datetime) -> Route:
     """Thread, then ref, then the sender's open case that has every attached file already, then
     the sender's one open case awaiting documents; an update or a new case for new documents on a
-    closed one. A ref that names no case opens none either: the sender is a stranger to it (see
+    closed one. With hospitals, a fresh mail joins only the sender's cases at the hospital it is
+    written to. A ref that names no case opens none either: the sender is a stranger to it (see
     `decide`), unless the mail finds the sender's own open case."""
-    form_here: dict[str, str] = dict(envelope.body_form)
-    for a in envelope.attachments:
-        form_here.update(a.form_fields)
-    other_patient = any(form_names_other_patient(form_here, c) for c in facts.sender_open)
-    resent = resent_to(facts.sender_active, frozenset(a.sha256 for a in envelope.attachments))
+    form_here = form_in(envelope)
+    sender_open = same_hospital(facts.sender_open, envelope, rulebook)
+    sender_active = same_hospital(facts.sender_active, envelope, rulebook)
+    other_patient = any(form_names_other_patient(form_here, c) for c in sender_open)
+    resent = resent_to(sender_active, frozenset(a.sha256 for a in envelope.attachments))
     route = choose_case(Candidates(by_thread=facts.by_thread, by_reference=facts.by_reference,
-                                   sender_open=facts.sender_open, resent=resent),
+                                   sender_open=sender_open, resent=resent),
                         carries_form_for_other_patient=other_patient)
     if sender_role(envelope.sender, None, rulebook) in STAFF_ROLES:
         return route   # staff files on a closed case are theirs to explain, not an update by the patient
@@ -68,6 +70,23 @@ def report_documents(role: str, attachments) -> tuple[tuple[str, str], ...]:
                  and not a.duplicate)
 
 
+def same_hospital(cases: tuple[CaseView, ...], envelope: Envelope, rulebook: Rulebook) -> tuple[CaseView, ...]:
+    """The sender's open cases a fresh mail may join: with hospitals, only those of the hospital it
+    is written to (a request sent to another hospital of the network is a request of its own)."""
+    if not rulebook.hospitals or not cases:
+        return cases
+    chosen = written_to(envelope, rulebook)
+    return tuple(c for c in cases if (c.hospital or rulebook.default_hospital) == chosen)
+
+
+def for_message(envelope: Envelope, route: Route, rulebook: Rulebook, office: Office) -> tuple[Rulebook, Office]:
+    """The rules and office of the hospital this message is for (themselves without hospitals)."""
+    msg = envelope.message
+    hospital = hospital_of(rulebook, route.case, form_in(envelope), (*msg.delivered_to, *msg.to, *msg.cc),
+                           envelope.received_for)
+    return rulebook.for_hospital(hospital), office_for(office, rulebook, hospital)
+
+
 def decide(envelope: Envelope, facts: Facts, rulebook: Rulebook, office: Office, now: datetime) -> Decision:
     if facts.bounced_case is not None:   # a bounce of our own mail: filed on its case, never answered
         bounce = decide_bounce(envelope, facts, rulebook, office,
@@ -76,6 +95,7 @@ def decide(envelope: Envelope, facts: Facts, rulebook: Rulebook, office: Office,
             return paused(staff_bounded(bounce, facts, office.max_replies_per_day), facts)
     msg, attachments = envelope.message, envelope.attachments
     route = route_of(envelope, facts, rulebook, now)
+    rulebook, office = for_message(envelope, route, rulebook, office)
     case = route.case
     if case is not None:
         known = frozenset(d.sha256 for d in case.documents)

@@ -122,7 +122,7 @@ def approve(b: Builder) -> None:
         else:
             specialty = word
     q = quote(b.rulebook, is_update_same_specialist=b.facts.is_update_same_specialist,
-              courier=b.case.form.get("delivery") == "courier")
+              courier=b.case.form.get("delivery") == "courier", condition_id=b.case.condition_id)
     b.updates["triage"] = {**b.case.triage, "approved_by": b.sender, "approved_at": b.facts.now.isoformat(),
                            "consultation_type": consultation or b.case.form.get("consultation_type", ""),
                            "specialty": specialty or ""}

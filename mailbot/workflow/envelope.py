@@ -38,6 +38,7 @@ class Envelope:
     bounced_refs: tuple[str, ...] = ()             # refs of our own Message-IDs quoted in a bounce
     report: DeliveryReport | None = None           # a delivery-status notification, read
     members: tuple[Attachment, ...] = ()           # files unpacked from containers, PDFs made of photos/scans
+    received_for: str = ""                         # the hospital of the mailbox it came from, if set
     authenticated: bool = False                    # our receiving server passed the From domain
 
     @property
@@ -57,21 +58,25 @@ def dedup_key(msg: ParsedMessage, raw: bytes) -> str:
     return "raw:" + hashlib.sha256(normalised).hexdigest()
 
 
-def open_envelope(raw: bytes, rulebook: Rulebook, office: Office, ocr: Ocr | None = None) -> Envelope:
-    """`ocr`: reads a page image (mailbot/ocr/); None reads nothing (photos are still made PDFs)."""
+def open_envelope(raw: bytes, rulebook: Rulebook, office: Office, ocr: Ocr | None = None, *,
+                  received_for: str = "") -> Envelope:
+    """`ocr`: reads a page image (mailbot/ocr/); None reads nothing (photos are still made PDFs).
+    `received_for`: the hospital whose mailbox the message was read from ([[mailboxes]] hospital)."""
     msg = parse_message(raw)
-    automatic = automatic_reason(msg, {office.address.lower()})
+    automatic = automatic_reason(msg, {office.address.lower(), *(a.lower() for a in office.own_addresses)})
     attachments, members = assess_all(msg.attachments, rulebook, office.max_attachment_bytes, ocr)
-    refs = tuple(dict.fromkeys(find_refs(msg.subject, office.case_prefix) + find_refs(msg.text, office.case_prefix)))
+    refs = tuple(dict.fromkeys(ref for text in (msg.subject, msg.text) for prefix in office.prefixes
+                               for ref in find_refs(text, prefix)))
     bounced, report = (), None
     if automatic:
         report = read_report(raw)   # a bounce quotes the Message-ID of what we sent
-        sent_id = re.compile(rf"<({re.escape(office.case_prefix)}-\d{{4}}-\d{{5}})\.[^<>@\s]+@{re.escape(office.domain)}>",
-                             re.I)
+        prefixes = "|".join(re.escape(p) for p in office.prefixes)
+        sent_id = re.compile(rf"<((?:{prefixes})-\d{{4}}-\d{{5}})\.[^<>@\s]+@{re.escape(office.domain)}>", re.I)
         bounced = tuple(sent_id.findall(raw.decode("latin-1")))
     return Envelope(raw=raw, message=msg, dedup_key=dedup_key(msg, raw), attachments=attachments,
                     body_form=fields_from_body(msg.text), automatic=automatic, refs=refs, bounced_refs=bounced,
-                    report=report, members=members, authenticated=sender_authenticated(msg, office.authserv_id))
+                    report=report, members=members, received_for=received_for,
+                    authenticated=sender_authenticated(msg, office.authserv_id))
 
 
 def assess_all(files: tuple[Attachment, ...], rulebook: Rulebook, max_bytes: int,

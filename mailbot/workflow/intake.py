@@ -19,6 +19,7 @@ from mailbot.documents.photos import PHOTO_KINDS
 from mailbot.parse import ParsedMessage
 from mailbot.rulebook.models import Rulebook
 from mailbot.workflow.effects import Builder, IntakeData, perform
+from mailbot.workflow.hospitals import offering
 from mailbot.workflow.language import detect_language
 from mailbot.workflow.model import (AssessedAttachment, CasePatch, CaseView, Decision, Office,  # noqa: F401
                                     ReplySpec, StoredDocument)
@@ -130,6 +131,10 @@ def _intake(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], rou
     condition_id, requirements = check_completeness(
         form=form, consent=consent, rulebook=rulebook,
         documents=[DocumentFacts(d.filename, d.doc_types, d.usable) for d in (*stored, *new_docs)])
+    if condition_id and not rulebook.offers(condition_id):
+        requirements = [Finding("condition_not_offered", condition_id,
+                                {"hospital": rulebook.hospital,
+                                 "offered_by": [h["id"] for h in offering(rulebook, condition_id)]})]
     per_file = file_findings(attachments)
     context = partial(_context, form, rulebook=rulebook, office=office, route=route, requirements=requirements,
                       per_file=per_file, attachments=attachments, condition_id=condition_id)
@@ -148,7 +153,8 @@ def _intake(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], rou
     if b.state != (case.state if case else None):
         patch = patch.set(state=b.state)
     if case is None:
-        patch = patch.set(requestor_email=msg.from_addr, **({"parent_ref": parent.ref} if parent else {}))
+        patch = patch.set(requestor_email=msg.from_addr, **({"parent_ref": parent.ref} if parent else {}),
+                          **({"hospital": rulebook.hospital} if rulebook.hospital else {}))
     return Decision(
         disposition=Disposition.FILED, case_ref=case.ref if case else None, new_case=case is None, routed_by=route.how,
         sender_role=role, state_before=case.state if case else None, state_after=b.state, language=language,
@@ -208,6 +214,8 @@ def _ask(form: dict[str, str], requirements: list[Finding], usable_any: bool) ->
     if any(f.code in ("consent_missing", "consent_mismatch") for f in requirements):
         forms_needed.append("consent_form")
     purpose = "requestor/missing_documents" if usable_any else "requestor/instructions"
+    if any(f.code == "condition_not_offered" for f in requirements):
+        return {"forms_needed": (), "ask_purpose": "requestor/condition_not_offered"}
     if purpose == "requestor/instructions" and "consent_form" not in forms_needed:
         forms_needed.append("consent_form")   # they may need it; it costs nothing to include
     return {"forms_needed": tuple(forms_needed), "ask_purpose": purpose}
@@ -237,7 +245,7 @@ def _context(form: dict[str, str], language: str, rulebook: Rulebook, office: Of
         note = notes[doc_id].get(language) if doc_id in notes else ""
         return {"id": doc_id, "title": rulebook.title(doc_id, language), "description": desc, "note": note}
 
-    missing, any_of, form_problems, unknown_condition = [], [], [], None
+    missing, any_of, form_problems, unknown_condition, not_offered = [], [], [], None, None
     consent_missing = consent_mismatch = request_form_missing = False
     for f in requirements:
         if f.code == "document_missing":
@@ -250,6 +258,8 @@ def _context(form: dict[str, str], language: str, rulebook: Rulebook, office: Of
         elif f.code == "condition_unknown":
             unknown_condition = {"given": f.detail["given"],
                                  "known": [rulebook.conditions[c].title.get(language) for c in f.detail["known"]]}
+        elif f.code == "condition_not_offered":
+            not_offered = {"hospital": office.name, "hospitals": offering(rulebook, f.subject)}
         elif f.code == "consent_missing":
             consent_missing = True
         elif f.code == "consent_mismatch":
@@ -277,6 +287,7 @@ def _context(form: dict[str, str], language: str, rulebook: Rulebook, office: Of
         "consultation_type": form.get("consultation_type", ""), "clinical_question": form.get("clinical_question", ""),
         "delivery": form.get("delivery", "email"), "share_with_referring_physician": form.get("share_with_referring_physician", "no"),
         "missing": missing, "any_of": any_of, "form_problems": form_problems, "unknown_condition": unknown_condition,
+        **({"not_offered": not_offered} if not_offered else {}),
         "consent_missing": consent_missing, "consent_mismatch": consent_mismatch,
         "request_form_missing": request_form_missing, "files": files, "received": received,
         "routed_by": route.how, "triage_days": office.triage_working_days,

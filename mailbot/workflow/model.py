@@ -28,11 +28,20 @@ class Office:
     calendar: Any = None                 # schedule.workdays.WorkCalendar, for working-day deadlines
     require_authenticated_staff: bool = False   # staff commands need a DKIM/SPF pass from our server
     authserv_id: str = ""                # that server's Authentication-Results id
+    hospital: str = ""                   # the hospital (hospitals.toml id) this office value is for
+    accepted_languages: tuple[str, ...] = ("en", "it")   # languages clinical documents may be in
+    own_addresses: tuple[str, ...] = ()  # every address the robot receives on (all hospitals')
+    ref_prefixes: tuple[str, ...] = ()   # every case prefix in use (all hospitals'), besides case_prefix
     confirmation_days: int = 7           # how long a request to confirm a command stays open
 
     @property
     def default_language(self) -> str:
         return self.languages[0]
+
+    @property
+    def prefixes(self) -> tuple[str, ...]:
+        """The case prefixes a ref in a message may carry."""
+        return tuple(dict.fromkeys((self.case_prefix, *self.ref_prefixes)))
 
     @property
     def domain(self) -> str:
@@ -82,6 +91,7 @@ class CaseView:
     pending_extra: dict[str, Any] = field(default_factory=dict)  # a CONSULT awaiting YES/NO
     parent_ref: str | None = None          # the earlier case this one updates
     report_sent_at: datetime | None = None
+    hospital: str | None = None            # its hospital (hospitals.toml id); None: the one of config
 
     @property
     def patient_email(self) -> str:
@@ -132,6 +142,7 @@ class CasePatch:
     declined_by: list[str] = UNSET
     pending_extra: dict[str, Any] = UNSET
     parent_ref: str | None = UNSET
+    hospital: str | None = UNSET
     completed_at: datetime | None = UNSET
     paid_at: datetime | None = UNSET
     report_due_at: datetime | None = UNSET

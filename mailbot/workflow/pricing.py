@@ -24,11 +24,14 @@ class Quote:
         return sum((line.amount for line in self.lines), Decimal("0.00"))
 
 
-def quote(rulebook: Rulebook, *, is_update_same_specialist: bool, courier: bool) -> Quote:
+def quote(rulebook: Rulebook, *, is_update_same_specialist: bool, courier: bool,
+          condition_id: str | None = None) -> Quote:
     """Base price, or the update price when the same specialist reviews new documents within
-    the update window; plus courier delivery of the report when asked for."""
+    the update window (both per condition where the rules, or the case's hospital, set one);
+    plus courier delivery of the report when asked for."""
     p = rulebook.pricing
-    lines = [PriceLine("update", p.update) if is_update_same_specialist else PriceLine("base", p.base)]
+    base, update = p.for_condition(condition_id)
+    lines = [PriceLine("update", update) if is_update_same_specialist else PriceLine("base", base)]
     if courier:
         lines.append(PriceLine("courier", p.courier))
     return Quote(p.currency, tuple(lines))

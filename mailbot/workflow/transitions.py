@@ -132,8 +132,8 @@ TABLE: dict[tuple[State, Verb, Role], Transition] = _rows()
 
 # sent by the engine itself around the table: refusals, unreadable commands, strangers
 ENGINE_TEMPLATES = ("admin/notice", "staff/command_wrong_state", "staff/command_not_understood",
-                    "requestor/not_a_party", "requestor/confirm_command", "staff/confirm_command",
-                    "staff/not_assigned")
+                    "requestor/not_a_party", "requestor/condition_not_offered", "requestor/confirm_command",
+                    "staff/confirm_command", "staff/not_assigned")
 
 
 @dataclass(frozen=True)

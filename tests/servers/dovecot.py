@@ -12,6 +12,7 @@ password passdb is then limited to PLAIN/LOGIN, so a password is never accepted 
 
 from __future__ import annotations
 
+import copy
 import grp
 import os
 import pwd
@@ -29,6 +30,7 @@ from imapclient.exceptions import IMAPClientError
 from . import free_port, make_self_signed_cert
 
 INSTALL_HINT = "Dovecot not installed: apt-get install dovecot-imapd dovecot-core"
+SECOND_USER, SECOND_PASSWORD = "second.opinion.rome", "r0me-s3cret"
 
 
 def find_dovecot() -> str | None:
@@ -57,6 +59,8 @@ class DovecotServer:
         self.introspection_url = introspection_url
         self.username = username
         self.password = password
+        # every login the instance knows: the office's, and a second office's mailbox
+        self.users = {username: password, SECOND_USER: SECOND_PASSWORD}
         self.root = Path(tempfile.mkdtemp(prefix="mailbot-dovecot-"))
         os.chmod(self.root, 0o755)  # dovecot's auth/mail processes must reach their files
         self.port = free_port()
@@ -72,7 +76,8 @@ class DovecotServer:
     def start(self, timeout: float = 15.0) -> "DovecotServer":
         cert, key = make_self_signed_cert(self.root, "dovecot")
         self.ca_file = str(cert)
-        (self.root / "users").write_text(f"{self.username}:{{PLAIN}}{self.password}::::::\n")
+        (self.root / "users").write_text("".join(f"{user}:{{PLAIN}}{secret}::::::\n"
+                                                 for user, secret in self.users.items()))
         for sub in ("run", "state", "mail"):
             (self.root / sub).mkdir()
         as_root = os.geteuid() == 0
@@ -213,6 +218,13 @@ service anvil {{
                               capture_output=True, check=False)
 
     # -- helpers for tests ----------------------------------------------------------------------
+
+    def account(self, username: str = SECOND_USER) -> "DovecotServer":
+        """The same running server, seen as another of its users: deliver, messages, reset...
+        work on that user's mailbox (never stop() it: that stops the server)."""
+        other = copy.copy(self)
+        other.username, other.password = username, self.users[username]
+        return other
 
     def connect(self) -> IMAPClient:
         """A fresh logged-in plain IMAP connection (use as a context manager)."""
