@@ -233,6 +233,17 @@ def _doc_line(d: StoredDocument, language: str, rulebook: Rulebook) -> dict[str,
             "active_content": list(d.active_content), **_where(d.inside)}   # named as attached for the staff
 
 
+def _file_notes(per_file: list[Finding], language: str, rulebook: Rulebook) -> list[dict[str, Any]]:
+    """One entry per file with a problem: its finding, the suggested types in the case language."""
+    files = []
+    for f in per_file:
+        entry = {"filename": f.subject, "code": f.code, **f.detail}
+        if f.code == "file_badly_named":
+            entry["types"] = [rulebook.title(t, language) for t in f.detail.get("types", [])]
+        files.append(entry)
+    return files
+
+
 def _context(form: dict[str, str], language: str, rulebook: Rulebook, office: Office, route: Route,
              requirements: list[Finding], per_file: list[Finding], attachments: tuple[AssessedAttachment, ...],
              condition_id: str | None) -> dict[str, Any]:
@@ -266,12 +277,7 @@ def _context(form: dict[str, str], language: str, rulebook: Rulebook, office: Of
             consent_mismatch = True
         elif f.code == "request_form_missing":
             request_form_missing = True
-    files = []
-    for f in per_file:
-        entry = {"filename": f.subject, "code": f.code, **f.detail}
-        if f.code == "file_badly_named":
-            entry["types"] = [rulebook.title(t, language) for t in f.detail.get("types", [])]
-        files.append(entry)
+    files = _file_notes(per_file, language, rulebook)
     condition = rulebook.conditions.get(condition_id) if condition_id else None
     received = [{"filename": a.filename, "types": [rulebook.title(t, language) for t in a.doc_types[:1]],
                  **_where(a.inside)} for a in attachments if a.usable]
