@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 
@@ -250,6 +250,21 @@ class MaildirConfig(Section):
     poll_seconds: int = Field(default=5, ge=1)
 
 
+class MailboxEntry(Section):
+    """One `[[mailboxes]]` entry: a name for the log, and where its mail is read (IMAP or Maildir)."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,40}$")
+    hospital: str = ""    # rules/hospitals.toml id: its mail is for that hospital unless it names another
+    imap: ImapConfig | None = None
+    maildir: MaildirConfig | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "MailboxEntry":
+        if (self.imap is None) == (self.maildir is None):
+            raise ValueError("give exactly one of imap or maildir in each [[mailboxes]] entry")
+        return self
+
+
 class SmtpConfig(LoginSection):
     host: str
     port: int = Field(default=587, ge=1, le=65535)
@@ -292,6 +307,15 @@ class StorageConfig(Section):
 
 class RulesConfig(Section):
     dir: str = "rules"
+
+
+class OcrConfig(Section):
+    """OCR of phone photos and scans with Tesseract (when it is installed)."""
+    enabled: bool = True
+    page_seconds: int = Field(default=60, ge=5, le=600)        # a page that takes longer is skipped
+    pages_per_message: int = Field(default=30, ge=1, le=1000)  # pages read for one message at most
+    seconds_per_message: int = Field(default=300, ge=10)       # time spent on OCR for one message at most
+    queue_seconds: int = Field(default=60, ge=5)               # how often `run` reads queued long scans
 
 
 class TemplatesConfig(Section):
@@ -392,6 +416,7 @@ class Config(Section):
     office: OfficeConfig
     imap: ImapConfig | None = None
     maildir: MaildirConfig | None = None
+    mailboxes: list[MailboxEntry] = []    # several mailboxes, one database (instead of [imap]/[maildir])
     smtp: SmtpConfig | None = None
     outbox: DirectoryOutboxConfig | None = None
     delivery: OutboxPolicy = OutboxPolicy()
@@ -404,17 +429,45 @@ class Config(Section):
     storage: StorageConfig = StorageConfig()
     rules: RulesConfig = RulesConfig()
     templates: TemplatesConfig = TemplatesConfig()
+    ocr: OcrConfig = OcrConfig()
     payment: PaymentConfig
 
     base_dir: Path = Path(".")  # the config file's folder; relative paths are resolved against it
+    _per_mailbox: list | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _one_source_one_sink(self) -> "Config":
-        if (self.imap is None) == (self.maildir is None):
-            raise ValueError("give exactly one of [imap] or [maildir]")
+        if self.mailboxes:
+            if self.imap is not None or self.maildir is not None:
+                raise ValueError("give [[mailboxes]] or one [imap] / [maildir], not both")
+            names = [m.name for m in self.mailboxes]
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                raise ValueError(f"mailboxes: the name {twice[0]!r} is used twice; give each mailbox its own")
+        elif (self.imap is None) == (self.maildir is None):
+            raise ValueError("give exactly one of [imap] or [maildir] (or several [[mailboxes]])")
         if (self.smtp is None) == (self.outbox is None):
             raise ValueError("give exactly one of [smtp] or [outbox]")
         return self
+
+    def mailbox_configs(self) -> list[tuple[str, "Config"]]:
+        """(service name, a config reading only that mailbox) for each mailbox: "mailbox" for the
+        single [imap] / [maildir], "mailbox <name>" for each [[mailboxes]] entry."""
+        if not self.mailboxes:
+            return [("mailbox", self)]
+        if self._per_mailbox is None:   # made once: an OAuth2 token source lives as long as its Config
+            self._per_mailbox = [(f"mailbox {m.name}", self.model_copy(
+                update={"imap": m.imap, "maildir": m.maildir, "mailboxes": []})) for m in self.mailboxes]
+        return list(self._per_mailbox)
+
+    def mailbox_hospitals(self) -> dict[str, str]:
+        """Service name -> the hospital a [[mailboxes]] entry serves (`hospital`), where given."""
+        return {f"mailbox {m.name}": m.hospital for m in self.mailboxes if m.hospital}
+
+    @property
+    def poll_seconds(self) -> int:
+        """The shortest poll interval of the mailboxes."""
+        return min((c.imap or c.maildir).poll_seconds for _name, c in self.mailbox_configs())
 
     def path(self, value: str) -> Path:
         p = Path(value).expanduser()
@@ -465,7 +518,7 @@ def load_config(path: str | Path) -> Config:
         log.warning("%s: delivery.max_attempts is deprecated and ignored: temporary delivery "
                     "failures are retried until they succeed (see delivery.alert_after_minutes)", path)
     # Read secrets now so a missing variable stops the start, not the first login.
-    for section in (config.imap, config.smtp):
+    for section in (config.imap, config.smtp, *(m.imap for m in config.mailboxes)):
         if section is not None:
             try:
                 section.read_secrets()

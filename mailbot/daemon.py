@@ -26,7 +26,7 @@ from mailbot.app import App
 from mailbot.errors import DatabaseUnavailable, MailboxError
 from mailbot.faults import infrastructure_fault
 from mailbot.schedule.digest import run_digest
-from mailbot.schedule.jobs import JobReport, run_deadlines, run_housekeeping, run_retention
+from mailbot.schedule.jobs import JobReport, run_deadlines, run_housekeeping, run_ocr_queue, run_retention
 from mailbot.logsafe import where
 from mailbot.mailbox import open_mailbox
 from mailbot.mailbox.base import Mailbox, WaitingMessage
@@ -43,6 +43,12 @@ log = logging.getLogger(__name__)
 MAX_FAILURES = 3
 DIGEST_CHECK_SECONDS = 60   # the digest is due from its minute on: checked once a minute
 LOOP_SERVICES = ("mailbox", "database", "storage", "network")   # what fetching and processing need
+SHARED_SERVICES = ("database", "storage", "network")             # what every mailbox needs
+
+
+def is_loop_service(service: str) -> bool:
+    """A service fetching and processing need: the shared ones, and each mailbox ("mailbox rome")."""
+    return service in LOOP_SERVICES or service.startswith("mailbox ")
 
 
 @dataclass
@@ -68,10 +74,11 @@ def service_places(config) -> dict[str, str]:
     except Exception:   # an unparsable URL is reported at start; here it is only a label
         database = "the configured database"
     places = {"database": database, "storage": str(config.path(config.storage.dir))}
-    if config.imap is not None:
-        places["mailbox"] = f"IMAP {config.imap.host}:{config.imap.port}"
-    elif config.maildir is not None:
-        places["mailbox"] = f"Maildir {config.path(config.maildir.path)}"
+    for name, one in config.mailbox_configs():
+        if one.imap is not None:
+            places[name] = f"IMAP {one.imap.host}:{one.imap.port} user {one.imap.username}"
+        elif one.maildir is not None:
+            places[name] = f"Maildir {config.path(one.maildir.path)}"
     if config.smtp is not None:
         places["smtp"] = f"SMTP {config.smtp.host}:{config.smtp.port}"
     elif config.outbox is not None:
@@ -86,10 +93,12 @@ def start_line(app: App) -> str:
     from mailbot import __version__
 
     config, rules = app.config, app.rulebook
-    if config.imap is not None:
-        mailbox = f"IMAP {config.imap.host}:{config.imap.port} folder {config.imap.folder}"
-    else:
-        mailbox = f"Maildir {config.path(config.maildir.path)}"
+    boxes = []
+    for name, one in config.mailbox_configs():
+        label = "" if name == "mailbox" else f"{name.split(' ', 1)[1]}: "
+        boxes.append(f"{label}IMAP {one.imap.host}:{one.imap.port} folder {one.imap.folder}" if one.imap is not None
+                     else f"{label}Maildir {one.path(one.maildir.path)}")
+    mailbox = "; ".join(boxes)
     try:
         url = make_url(config.database_url)
         where = url.database if url.get_backend_name() == "sqlite" else \
@@ -98,7 +107,7 @@ def start_line(app: App) -> str:
     except Exception:   # an unparsable URL never gets this far; this is only a label
         database = "the configured database"
     staff = len(rules.staff.triage) + len(rules.staff.specialists) + len(rules.staff.admins)
-    return (f"mailbot {__version__} starting: mailbox {mailbox}; database {database}; "
+    return (f"mailbot {__version__} starting: mailbox{'es' if len(boxes) > 1 else ''} {mailbox}; database {database}; "
             f"rules {config.path(config.rules.dir)} ({len(rules.conditions)} conditions, "
             f"{len(rules.documents)} document types, {staff} staff); "
             f"sending {service_places(config).get('smtp', '?')}; office time {config.office.timezone}")
@@ -142,10 +151,23 @@ def start_app(config, *, stopping: threading.Event | None = None) -> App | None:
             signal.signal(signum, handler)
 
 
+def _key(service: str, key: str) -> str:
+    """A message's key across mailboxes (the single mailbox's keys stay as they are)."""
+    return key if service == "mailbox" else f"{service}\0{key}"
+
+
+def _of(service: str, key: str) -> bool:
+    return service == "mailbox" or key.startswith(f"{service}\0")
+
+
 class Worker:
     def __init__(self, app: App, mailbox: Mailbox | None = None, transport: Transport | None = None):
         self.app = app
-        self.mailbox = mailbox or open_mailbox(app.config)
+        # (service name, mailbox): one per [[mailboxes]] entry, or the one [imap] / [maildir]
+        self.mailboxes: list[tuple[str, Mailbox]] = [("mailbox", mailbox)] if mailbox is not None else [
+            (name, open_mailbox(one)) for name, one in app.config.mailbox_configs()]
+        self._next_try: dict[str, float] = {}  # a mailbox that is down: not tried again before then
+        self._hospital_of = app.config.mailbox_hospitals()   # service -> the hospital it serves
         self.transport = transport or open_transport(app.config)
         self.failures: dict[str, int] = {}
         self.defer_duplicates = False          # `run` sets it: other daemons may share the mailbox
@@ -162,81 +184,113 @@ class Worker:
 
     # -- inbound ----------------------------------------------------------------------------------
 
-    def fetch_and_process(self, report: CycleReport) -> None:
+    @property
+    def mailbox(self) -> Mailbox:
+        """The first (usually the only) mailbox."""
+        return self.mailboxes[0][1]
+
+    def fetch_and_process(self, report: CycleReport, *, skip_resting: bool = False) -> None:
+        """Every mailbox in turn. One that fails (login refused, server down) is logged once and
+        skipped; the others are still read. A shared service failing stops the round.
+        `skip_resting`: leave a failed mailbox alone until its backoff has passed (the daemon)."""
+        for service, mailbox in self.mailboxes:
+            if self.stopping.is_set():
+                return
+            if skip_resting and len(self.mailboxes) > 1 and time.monotonic() < self._next_try.get(service, 0.0):
+                report.left += 1
+                continue
+            if not self._fetch_from(service, mailbox, report):
+                return
+
+    def _fetch_from(self, service: str, mailbox: Mailbox, report: CycleReport) -> bool:
+        """One mailbox's waiting mail; False when a shared service failed (the round stops)."""
         listed: set[str] = set()
         try:
-            for waiting in self.mailbox.waiting():
-                listed.add(waiting.key)
+            for waiting in mailbox.waiting():
+                listed.add(_key(service, waiting.key))
                 if self.stopping.is_set():
                     break
-                if not self._handle(waiting, report):
+                if not self._handle(waiting, report, mailbox, service):
                     report.left += 1
-                    break   # a service is down: the rest of the inbox waits for it too
+                    return False   # a service is down: the rest of the inbox waits for it too
             else:
-                self._sighted &= listed   # forget duplicates that another worker has moved meanwhile
-        except MailboxError as exc:
+                # forget duplicates that another worker has moved meanwhile
+                self._sighted = {k for k in self._sighted if not _of(service, k)} | (self._sighted & listed)
+        except Exception as exc:   # reading or moving in this mailbox failed
             report.left += 1
-            self.outages.failed("mailbox", exc)
-            return
-        self.outages.ok("mailbox")
+            if infrastructure_fault(exc) == "database":   # e.g. its OAuth2 token store: everyone's
+                self.outages.failed("database", exc)
+                return False
+            if not isinstance(exc, MailboxError) and len(self.mailboxes) == 1:
+                raise
+            self.outages.failed(service, exc)   # this mailbox only: the others are still read
+            self._next_try[service] = time.monotonic() + self.outages.backoff((service,))
+            return True
+        self.outages.ok(service)
+        self._next_try.pop(service, None)
+        return True
 
-    def _handle(self, waiting: WaitingMessage, report: CycleReport) -> bool:
+    def _handle(self, waiting: WaitingMessage, report: CycleReport, mailbox: Mailbox | None = None,
+                service: str = "mailbox") -> bool:
         """Process one message and move it; False when a service failed (nothing counted)."""
+        mailbox = mailbox if mailbox is not None else self.mailbox
+        key = _key(service, waiting.key)
         try:
-            outcome = self._process(waiting.raw)
+            outcome = self._process(waiting.raw, self._hospital_of.get(service, ""))
         except Exception as exc:
-            service = infrastructure_fault(exc)
-            if service is not None:
-                self.outages.failed(service, exc)
+            failed = infrastructure_fault(exc)
+            if failed is not None:
+                self.outages.failed(failed, exc)
                 return False
             report.errors += 1
             log.error("message %s not processed: %s (will retry, then quarantine; `mailbot replay` on it "
                       "shows the full error)", waiting.key, where(exc))
-            self._count_failure(waiting.key, report)
+            self._count_failure(key, report, mailbox, waiting.key, service)
             return True
         self.outages.ok("database")
         if not outcome.already_done:
             self.outages.ok("storage")
-        self.failures.pop(waiting.key, None)
+        self.failures.pop(key, None)
         report.outcomes.append(outcome)
         if outcome.already_done:
             report.duplicates += 1
-            if self.defer_duplicates and waiting.key not in self._sighted:
+            if self.defer_duplicates and key not in self._sighted:
                 # Probably another daemon committed it a moment ago and is moving it now: two
                 # concurrent MOVEs would leave two copies. Still here next round: move it then.
-                self._sighted.add(waiting.key)
+                self._sighted.add(key)
                 return True
-            self._sighted.discard(waiting.key)
+            self._sighted.discard(key)
         if outcome.disposition == "quarantined":
-            self.mailbox.move_to_quarantine(waiting.key)
+            mailbox.move_to_quarantine(waiting.key)
             report.quarantined += 1
         else:
-            self.mailbox.move_to_processed(waiting.key)
+            mailbox.move_to_processed(waiting.key)
             report.processed += 1
         log.info("message %s: %s%s", waiting.key, outcome.disposition,
                  f" on {outcome.case_ref}" if outcome.case_ref else "")
         return True
 
-    def _process(self, raw: bytes):
+    def _process(self, raw: bytes, hospital: str = ""):
         try:
-            return self.app.intake.process(raw)
+            return self.app.intake.process(raw, received_for=hospital)
         except IntegrityError:
             # Another worker committed the same message first (the dedup key is unique): processing
             # it again finds that record and reports a duplicate. A second IntegrityError is the
             # message's own (the same bytes fail the same way) and counts as a strike.
             log.info("a concurrent worker stored the same message first; checking")
-            return self.app.intake.process(raw)
+            return self.app.intake.process(raw, received_for=hospital)
 
-    def _count_failure(self, key: str, report: CycleReport) -> None:
+    def _count_failure(self, key: str, report: CycleReport, mailbox: Mailbox, mailbox_key: str,
+                       service: str) -> None:
         self.failures[key] = self.failures.get(key, 0) + 1
         if self.failures[key] >= MAX_FAILURES:
-            log.error("message %s failed %d times: moved to quarantine for an admin", key, MAX_FAILURES)
+            log.error("message %s failed %d times: moved to quarantine for an admin", mailbox_key, MAX_FAILURES)
             try:
-                self.mailbox.move_to_quarantine(key)
+                mailbox.move_to_quarantine(mailbox_key)
                 report.quarantined += 1
                 self.failures.pop(key, None)
             except MailboxError as exc:
-                self.outages.failed("mailbox", exc)
+                self.outages.failed(service, exc)
         else:
             report.left += 1
 
@@ -297,6 +351,7 @@ class Worker:
         result = self.run_job("deadlines", run_deadlines)
         self.run_job("retention", run_retention)
         self.run_job("housekeeping", self.housekeeping)
+        self.run_job("ocr", run_ocr_queue)
         self.run_job("digest", run_digest)
         if report is not None and result is not None:
             report.reminders = result.sent
@@ -333,7 +388,8 @@ class Worker:
             signal.signal(signal.SIGTERM, stop)
             signal.signal(signal.SIGINT, stop)
             signal.signal(signal.SIGHUP, lambda *_: self.rules.watch.requested.set())   # reload the rules
-        poll = (self.app.config.imap or self.app.config.maildir).poll_seconds
+        poll = self.app.config.poll_seconds if len(self.mailboxes) > 1 else \
+            (self.app.config.imap or self.app.config.maildir).poll_seconds
         log.info("%s", start_line(self.app), extra={"event": "start"})
         self.defer_duplicates = True
         scheduler = self._scheduler()
@@ -344,7 +400,7 @@ class Worker:
             while not self.stopping.is_set():
                 self._guard("rules reload", self.rules.check)
                 try:
-                    self.fetch_and_process(CycleReport())
+                    self.fetch_and_process(CycleReport(), skip_resting=True)
                     self.deliver()
                 except Exception as exc:   # a bug must not stop the daemon: log, wait, go on
                     log.error("mail loop failed: %s; trying again", where(exc))
@@ -352,7 +408,7 @@ class Worker:
                     continue
                 notifier.alive()       # systemd: one round done (WatchdogSec must exceed a round)
                 self.record_good_cycle()
-                pause = self.outages.backoff(LOOP_SERVICES)
+                pause = self._pause()
                 if pause:
                     self.stopping.wait(pause)
                 else:
@@ -371,7 +427,8 @@ class Worker:
         now = datetime.now(timezone.utc)
         for name, job, seconds in (("deadlines", run_deadlines, every.deadlines_seconds),
                                    ("retention", run_retention, every.retention_seconds),
-                                   ("housekeeping", self.housekeeping, every.housekeeping_seconds)):
+                                   ("housekeeping", self.housekeeping, every.housekeeping_seconds),
+                                   ("ocr", run_ocr_queue, self.app.config.ocr.queue_seconds)):
             scheduler.add_job(self.run_job, "interval", args=(name, job), id=name, seconds=seconds,
                               next_run_time=now, **options)
         scheduler.add_job(self.run_job, "interval", args=("digest", run_digest), id="digest", seconds=DIGEST_CHECK_SECONDS,
@@ -379,11 +436,20 @@ class Worker:
         scheduler.add_job(self.deliver, "interval", seconds=every.outbox_seconds, id="outbox", **options)
         return scheduler
 
+    def _pause(self) -> float:
+        """How long the loop rests: a shared service's backoff, or the mailboxes' when all are down
+        (one mailbox down alone: the others are read at the usual pace)."""
+        names = [name for name, _m in self.mailboxes]
+        if all(self.outages.is_down(name) for name in names):
+            return self.outages.backoff((*SHARED_SERVICES, *names))
+        return self.outages.backoff(SHARED_SERVICES)
+
     def wait_for_mail(self, poll_seconds: float) -> None:
         """Until new mail (IMAP IDLE / Maildir watch) or the poll interval ends; wakes within
         a few seconds of a stop signal. Polling stays as the backstop for a silent IDLE."""
         deadline = time.monotonic() + poll_seconds
-        wait = getattr(self.mailbox, "wait_for_mail", None)
+        # several mailboxes: polled (IMAP IDLE watches one folder of one connection)
+        wait = getattr(self.mailbox, "wait_for_mail", None) if len(self.mailboxes) == 1 else None
         rules = getattr(self, "rules", None)
         while not self.stopping.is_set():
             if rules is not None and rules.watch.requested.is_set():
@@ -397,7 +463,7 @@ class Worker:
                 if wait is None:
                     self.stopping.wait(min(left, 5.0))
             except MailboxError as exc:
-                self.outages.failed("mailbox", exc)
+                self.outages.failed(self.mailboxes[0][0], exc)
                 return   # the loop's backoff takes over
 
     def _use_rules(self, rulebook) -> None:
@@ -405,7 +471,7 @@ class Worker:
         self.alerts.rulebook = rulebook
 
     def close(self) -> None:
-        for part in (self.mailbox, self.transport):
+        for part in (*(m for _name, m in self.mailboxes), self.transport):
             try:
                 part.close()
             except Exception:  # closing is best effort

@@ -31,6 +31,7 @@ from mailbot.config import load_config  # noqa: E402
 
 from corpus import CORPUS  # noqa: E402
 from mailbot.resources import default_rules_dir  # noqa: E402
+from servers.smtp_sink import delivery_status_notification  # noqa: E402
 from pdf_factory import (HISTOLOGY_BREAST, MAMMOGRAPHY_REPORT, ONCOLOGIST_LETTER, CT_REPORT,  # noqa: E402
                          filled_request_form, text_pdf)
 
@@ -50,6 +51,8 @@ url = "sqlite:///{dir}/mailbot.db"
 dir = "{dir}/docs"
 [rules]
 dir = "{rules}"
+[ocr]
+enabled = false   # the same decisions with or without Tesseract on the machine (OCR has its own tests)
 [payment]
 beneficiary = "Example Hospital"
 iban = "IT60X0542811101000000123456"
@@ -157,6 +160,15 @@ class Script:
         self.lines.append(line(f"{self.n:02d} payment {ref} {amount}", outcome))
         self._remember(outcome)
 
+    def bounce(self, address: str, code: int, text: str) -> None:
+        """A relay's RFC 3464 report that our last mail to `address` failed with `code text`."""
+        self.n += 1
+        self.clock.advance(hours=3)
+        original = bytes(self.sent[address][-1])
+        raw = delivery_status_notification(OFFICE, address, code, text, original,
+                                           message_id=f"<dsn-{self.n}@relay.test.example>")
+        self._record(f"{self.n:02d} bounce {address} {code}", self.app.intake.process, raw)
+
     def _record(self, name: str, process, raw: bytes) -> None:
         self.lines.append(line(name, process(raw, dry_run=True)))
         self._remember(process(raw))
@@ -221,6 +233,13 @@ def record_workflow(tmp: Path) -> list[str]:
     s.mail(f"Laura <{ADMIN}>", f"Re: [{john}]", "CANCEL")                    # an admin may not cancel
     s.mail(JOHN, f"Re: [{john}]", "cancel")                                  # no proof: John is asked
     s.mail(JOHN, "Re: Please confirm", "confirm", reply_to_last="john.smith@patient.example.net")
+    john_addr = "john.smith@patient.example.net"
+    s.bounce(john_addr, 452, "4.2.2 mailbox full")                           # temporary: recorded only
+    s.bounce(john_addr, 550, "5.1.1 <john.smith@patient.example.net>: user unknown")   # paused, admins told
+    s.bounce(john_addr, 550, "5.1.1 user unknown")                           # paused already: no second notice
+    s.mail(f"Laura <{ADMIN}>", f"Re: [{john}] bounced", "EMAIL requestor john.smith@right.example.net",
+           reply_to_last=ADMIN)                                 # an answer to the notice: proof; resent
+    s.bounce(ROMANO, 550, "5.1.1 user unknown")       # a staff address on a closed case: the admins told
     return s.lines
 
 

@@ -9,12 +9,15 @@ from datetime import datetime
 from email import policy
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from mailbot.app import build_app
 from mailbot.clock import FixedClock
 from mailbot.config import load_config
 from mailbot.schedule.digest import run_digest
 from mailbot.outbox import open_transport
 from mailbot.outbox.queue import deliver_due
+from corpus import shared_corpus  # noqa: F401  (the fixture)
 from office import Office, patient_mail
 from office import plain_text as _plain_text
 
@@ -127,3 +130,20 @@ def test_two_real_daemons_and_a_restart_send_one_digest(tmp_path, imap_account, 
     assert codes == (0, 0)
     assert sorted(m["To"] for m in digests(smtp_sink)) == ["laura.fontana@example.org", "office.desk@example.org"]
     assert (first.text() + second.text()).count("digest for") == 1
+
+
+@pytest.mark.usefixtures("shared_corpus")
+def test_the_digest_counts_the_cases_with_an_undelivered_address(tmp_path, imap_account, smtp_sink, db_url,
+                                                                  monkeypatch):
+    from test_bounces import DEAD, SAMPLES, open_case, readdressed
+    office = office_with_digest(tmp_path, imap_account, smtp_sink, db_url, monkeypatch, "08:00")
+    _ref, bounced_id = open_case(office, DEAD)
+    office.deliver(readdressed(*SAMPLES[0][:3], bounced_id, DEAD))
+    assert office.once() == 0
+    app = app_at(office, 2030, 6, 3, 8, 0)
+    assert run_digest(app) == 2
+    send_queued(app)
+    sent = {m["To"]: plain_text(m) for m in digests(smtp_sink, "2030-06-03")}
+    assert "Cases with an address that bounced for good, not corrected yet: 1" in sent["office.desk@example.org"]
+    assert "non ancora corretto: 1" in sent["laura.fontana@example.org"]
+    assert DEAD not in " ".join(sent.values())

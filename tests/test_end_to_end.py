@@ -275,5 +275,5 @@ def test_triage_is_told_of_files_that_could_not_be_used(office):
     assert triage
     text = plain_text(triage[0])
     assert "Received but not usable (not attached):" in text
-    assert "pet_ct_report_2026-03-01.pdf: encrypted" in text
+    assert "pet_ct_report_2026-03-01.pdf: protected by a password" in text   # the problem in words, not its code
     assert "pet_ct_report_2026-03-01.pdf" not in attachment_names(triage[0])

@@ -34,10 +34,10 @@ from mailbot.resources import default_rules_dir
 # is made by its own migration, never by create_all).
 PRE_MIGRATION_TABLES = ["audit", "case_counters", "cases", "documents", "events", "inbound_messages",
                         "mailbox_forget", "outbox", "payments", "reminders"]
+# Columns later revisions add to those tables: a database made before migrations has none of them.
+LATER_COLUMNS = {"documents": ("inside", "searchable_sha256", "ocr_state", "language"),
+                 "cases": ("hospital", "additional_of", "after_report")}
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
-# columns later revisions add to the pre-migration tables (0007; 0004 and 0005 add tables only),
-# compared only where both databases have them
-ADDED_LATER = {"cases": ("additional_of", "after_report"), "documents": ("language",)}
 
 
 def config_for(tmp_path, db_url: str):
@@ -79,10 +79,10 @@ def pre_migration_database(db_url: str) -> dict[str, list[tuple]]:
             AuditLine(ref="SO-2025-00009", at=NOW, action="purged", detail={"documents": 3}),
         ])
         s.commit()
-    with engine.begin() as connection:   # the columns later revisions add were not there yet
-        for name, columns in ADDED_LATER.items():
+    with engine.begin() as connection:
+        for table, columns in LATER_COLUMNS.items():
             for column in columns:
-                connection.execute(text(f"ALTER TABLE {name} DROP COLUMN {column}"))
+                connection.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
     rows = table_rows(engine)
     engine.dispose()
     return rows
@@ -93,11 +93,10 @@ def table_rows(engine) -> dict[str, list[tuple]]:
     metadata = MetaData()
     metadata.reflect(engine, only=PRE_MIGRATION_TABLES)
     with engine.connect() as connection:
-        out = {}
-        for name, table in metadata.tables.items():
-            columns = [c for c in table.columns if c.name not in ADDED_LATER.get(name, ())]
-            out[name] = [tuple(r) for r in connection.execute(select(*columns).order_by(*table.primary_key.columns))]
-        return out
+        return {name: [tuple(r) for r in connection.execute(
+                    select(*(c for c in table.columns if c.name not in LATER_COLUMNS.get(name, ())))
+                    .order_by(*table.primary_key.columns))]
+                for name, table in metadata.tables.items()}
 
 
 def test_models_and_migrations_agree(db_url):

@@ -101,7 +101,9 @@ def test_dovecot_restarted_under_run(tmp_path, imap_account, smtp_sink, monkeypa
     try:
         office.deliver(request(0))
         wait_until(lambda: len(smtp_sink.messages) == 1, 60, "the first reply", daemon)
-        imap_account.restart(down_seconds=3)
+        # down until the daemon has noticed (else, on a loaded machine, its next login may already
+        # find the server back, and there is no outage to see)
+        imap_account.restart(down_seconds=3, until=lambda: ") unavailable" in daemon.text())
         office.deliver(request(1))
         wait_until(lambda: len(smtp_sink.messages) == 2, 60, "the reply after the restart", daemon)
         assert daemon.alive()

@@ -15,7 +15,7 @@ CORE = ("mailbot.parse", "mailbot.documents", "mailbot.checks", "mailbot.workflo
 # I/O: the database and files, the mailbox, the outbox, template loading, the wiring and the faces
 SHELL = ("mailbot.store", "mailbot.mailbox", "mailbot.outbox", "mailbot.replies", "mailbot.app", "mailbot.service",
          "mailbot.cli", "mailbot.daemon", "mailbot.schedule.jobs",
-         "mailbot.config", "mailbot.rulebook.load")
+         "mailbot.config", "mailbot.rulebook.load", "mailbot.ocr")
 MAX_FUNCTION_LINES = 60
 
 

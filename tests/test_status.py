@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from alembic import command
 
 from mailbot.store.database import make_engine
 from mailbot.store.schema import alembic_config
+from corpus import shared_corpus  # noqa: F401  (the fixture)
 from office import Office, patient_mail
 
 PATIENT = "Anna Rossi <anna.rossi@patient.example.net>"
@@ -141,3 +143,28 @@ def test_an_unreachable_database_is_degraded_in_one_line(tmp_path, imap_account,
     assert "unreachable" in report["checks"]["database"]["detail"]
     assert "pw-not-shown" not in json.dumps(report)
     assert report["checks"]["mailbox"]["ok"] and report["checks"]["smtp"]["ok"]   # the rest still checked
+
+
+@pytest.mark.usefixtures("shared_corpus")
+def test_cases_with_an_undelivered_address_are_counted_not_judged(tmp_path, imap_account, smtp_sink, db_url,
+                                                                   monkeypatch, capsys):
+    """A patient's address that bounced for good is the office's work (the admins were told, they
+    correct it on the case): status counts such cases and stays healthy; the count drops when the
+    address is corrected."""
+    from test_bounces import DEAD, FIXED, SAMPLES, open_case, readdressed
+    office = Office(tmp_path, imap_account, smtp_sink, db_url, monkeypatch)
+    ref, bounced_id = open_case(office, DEAD)
+    office.deliver(readdressed(*SAMPLES[0][:3], bounced_id, DEAD))
+    assert office.once() == 0
+    code, report = status(office, capsys)
+    assert code == 0 and report["healthy"] is True, report
+    assert report["office"]["cases_with_undelivered"] == 1
+    assert office.cli("status") == 0
+    text = capsys.readouterr().out
+    assert "bounced   1 case(s) with an address that bounced for good" in text and DEAD not in text
+
+    assert office.cli("case", ref, "--set-email", "requestor", FIXED) == 0
+    code, report = status(office, capsys)
+    assert code == 0 and report["office"]["cases_with_undelivered"] == 0
+    assert office.cli("status") == 0
+    assert "bounced" not in capsys.readouterr().out

@@ -12,26 +12,32 @@ from mailbot.errors import MailboxError, SendError
 UNREACHABLE_OR_REFUSED = 3
 
 
+def _check_mailbox(config: Config) -> tuple[bool, str]:
+    """(login worked, what to print) for the one mailbox of `config`."""
+    if config.imap is None:
+        return True, f"not used (mail is read from the Maildir {config.maildir.path})"
+    from mailbot.mailbox import open_mailbox
+
+    c = config.imap
+    mailbox = open_mailbox(config)
+    try:
+        how = mailbox.check_login()
+        return True, f"OK   logged in to {c.host}:{c.port} as {c.username} ({how}), folder {c.folder}"
+    except MailboxError as exc:
+        return False, f"FAIL {exc}"
+    finally:
+        mailbox.close()
+
+
 def check_logins(config: Config) -> tuple[int, list[str]]:
     """(exit code, lines): the IMAP line, then the SMTP line."""
     lines: list[str] = []
     failed = False
-    if config.imap is not None:
-        from mailbot.mailbox import open_mailbox
-
-        c = config.imap
-        mailbox = open_mailbox(config)
-        try:
-            how = mailbox.check_login()
-            lines.append(f"imap: OK   logged in to {c.host}:{c.port} as {c.username} ({how}), "
-                         f"folder {c.folder}")
-        except MailboxError as exc:
-            failed = True
-            lines.append(f"imap: FAIL {exc}")
-        finally:
-            mailbox.close()
-    else:
-        lines.append(f"imap: not used (mail is read from the Maildir {config.maildir.path})")
+    for name, one in config.mailbox_configs():
+        label = "imap" if name == "mailbox" else f"imap ({name.removeprefix('mailbox ')})"
+        ok, line = _check_mailbox(one)
+        failed = failed or not ok
+        lines.append(f"{label}: {line}")
     if config.smtp is not None:
         from mailbot.outbox import open_transport
 

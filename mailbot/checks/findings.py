@@ -10,6 +10,7 @@ from typing import Any
 REQUIREMENT_CODES = frozenset({
     "request_form_missing", "form_field_missing", "form_field_invalid", "condition_unknown",
     "document_missing", "document_any_of_missing", "consent_missing", "consent_mismatch",
+    "condition_not_offered",   # the case's hospital does not offer it (hospitals.toml)
 })
 FILE_CODES = frozenset({"file_problem", "file_badly_named", "file_unrecognised", "file_duplicate"})
 

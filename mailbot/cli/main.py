@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     _state_option(cases)
     case = sub.add_parser("case", parents=[common], help="one case in full")
     case.add_argument("ref", help="the case reference, e.g. SO-2026-00042")
+    case.add_argument("--set-email", nargs=2, metavar=("ROLE", "ADDRESS"),
+                      help="record a corrected address for the requestor or the patient (same as an admin's "
+                           "EMAIL email); the last mail that bounced is sent to it again")
     payment = sub.add_parser("payment", parents=[common], help="record a payment (same as an admin's PAID email)")
     payment.add_argument("ref", help="the case reference, e.g. SO-2026-00042")
     payment.add_argument("--amount", help="the amount received, e.g. 518.00 (default: the amount due)")
@@ -80,6 +83,21 @@ def _state_option(cases: argparse.ArgumentParser) -> None:
     states = [*OPEN_STATES, *CLOSED_STATES]
     cases.add_argument("--state", choices=states, metavar="STATE",
                        help=f"only cases in this state: {', '.join(states)}")
+
+
+def office_addresses(config) -> list[str]:
+    """What logs may name: the office's From, every mailbox login ([imap] or each [[mailboxes]]
+    entry), the SMTP login and every hospital's addresses, so a log line says which mailbox to
+    fix. Rules that do not load add no hospital (`rules check` and the start say why)."""
+    from mailbot.errors import MailbotError
+    from mailbot.rulebook import load_rulebook
+    own = [config.office.address, config.smtp and config.smtp.username]
+    own += [one.imap.username for _name, one in config.mailbox_configs() if one.imap is not None]
+    try:
+        rulebook = load_rulebook(config.path(config.rules.dir))
+    except (MailbotError, OSError):
+        return own
+    return own + [str(a) for hospital in rulebook.hospitals.values() for a in hospital.addresses]
 
 
 def _config_path(args: argparse.Namespace) -> Path:
@@ -133,8 +151,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     from mailbot.faults import keep_office_addresses
     config = load_config(_config_path(args))
     use_office_zone(config.office.zone)
-    keep_office_addresses([config.office.address, config.imap and config.imap.username,
-                           config.smtp and config.smtp.username])
+    keep_office_addresses(office_addresses(config))
     if args.verb == "status":
         return _status(config, as_json=args.json)
     if args.verb == "auth":
@@ -158,6 +175,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         from mailbot.cli.views import cases_table
         print(cases_table(app, state=args.state))
         return 0
+    if args.verb == "case" and args.set_email:
+        return _set_email(app, args.ref, *args.set_email)
     if args.verb == "case":
         from mailbot.cli.views import case_detail
         text = case_detail(app, args.ref)
@@ -203,7 +222,7 @@ def _once(app) -> int:
     """One cycle; 3 when the mailbox, database or storage could not be used, 1 when work
     remains (messages left in the inbox, mail still queued, a reply refused for good in this
     cycle), else 0."""
-    from mailbot.daemon import LOOP_SERVICES, Worker
+    from mailbot.daemon import Worker, is_loop_service
     worker = Worker(app)
     try:
         report = worker.cycle()
@@ -213,7 +232,7 @@ def _once(app) -> int:
     print(f"processed {report.processed}, quarantined {report.quarantined}, errors {report.errors}, "
           f"left {report.left}; sent {d.sent}, retrying {d.retrying}, failed {d.failed}, "
           f"undelivered {report.undelivered}")
-    down = [s for s in report.down if s in LOOP_SERVICES]
+    down = [s for s in report.down if is_loop_service(s)]
     if down:
         print(f"mailbot: unavailable: {', '.join(down)} (see the log above)", file=sys.stderr)
         return 3
@@ -318,6 +337,24 @@ def _payment(app, ref: str, amount: str | None) -> int:
     print(f"payment recorded on {ref}: {decision.payment['amount']} (due {decision.payment['expected']})")
     for recipients, subject, _raw in outcome.replies:
         print(f"  queued to {', '.join(recipients)}: {subject}")
+    return 0
+
+
+def _set_email(app, ref: str, role: str, address: str) -> int:
+    from mailbot.workflow.commands import EMAIL_ROLES, parse_command
+    command = parse_command(f"EMAIL {role} {address}")
+    if command is None or role.lower() not in EMAIL_ROLES:
+        print(f"mailbot: --set-email wants a role ({', '.join(sorted(set(EMAIL_ROLES.values())))}) and an "
+              f"address, e.g. --set-email patient maria.rossi@example.org", file=sys.stderr)
+        return 2
+    outcome = app.intake.set_email(ref, command.args[0], command.args[1])
+    delivery = outcome.decision.delivery if outcome.decision else None
+    if delivery is None:
+        print(f"mailbot: address not changed on {ref}; see `mailbot case {ref}`", file=sys.stderr)
+        return 1
+    print(f"{ref}: {command.args[0]} address is now {command.args[1]}")
+    if delivery.resend:
+        print("  the last mail that bounced is queued to it again; `mailbot once` or the daemon sends it")
     return 0
 
 

@@ -1,14 +1,15 @@
 """`mailbot status`: the office's state at a glance, for a person or for monitoring.
 
-It asks the services themselves, not the daemon: the mailbox (logged in, inbox and quarantine
-counted), the SMTP server (logged in), the database (schema revision, outbox, cases, the last
+It asks the services themselves, not the daemon: each mailbox (logged in, inbox and quarantine
+counted; with [[mailboxes]] one line per entry, and one that is down is degraded), the SMTP server (logged in), the database (schema revision, outbox, cases, the last
 good cycle the daemon recorded), the OAuth grants and the rule files. It never changes anything:
 a missing or old database is reported, not created or migrated.
 
 Healthy means mail can come in and go out and nothing waits for an admin's hand: degraded when
 the mailbox or SMTP server cannot be used, the schema is not this version's, outgoing mail was
 refused for good, an OAuth grant was revoked, or the rule files do not load. Deadlines, the
-oldest waiting message and the last cycle are shown, not judged: they are the office's work.
+oldest waiting message, the cases whose requestor or patient address bounced (the admins were
+told, and correct it per case) and the last cycle are shown, not judged: they are the office's work.
 
 The counts come from store/overview.py, which the admins' daily digest also mails.
 """
@@ -61,6 +62,8 @@ class Status:
             oldest = f", the oldest since {m['oldest_waiting']} ({_age(m['oldest_waiting_seconds'])})" \
                 if m.get("oldest_waiting") else ""
             lines.append(f"  inbox     {m['waiting']} message(s) waiting{oldest}; quarantine: {m['quarantine']}")
+            lines += [f"            {name}: {n['waiting']} waiting, {n['quarantine']} in quarantine"
+                      for name, n in m.get("by_mailbox", {}).items()]
         f = self.facts
         if f is not None:
             lines.append("  cases     " + (", ".join(f"{s.replace('_', ' ')} {n}" for s, n in f.cases_by_state.items())
@@ -68,6 +71,9 @@ class Status:
             lines.append(f"  deadlines {len(f.due_today)} due today, {len(f.overdue)} overdue"
                          + "".join(f"\n            OVERDUE {d.case} {d.kind} (due {d.due})" for d in f.overdue)
                          + "".join(f"\n            today   {d.case} {d.kind} (due {d.due})" for d in f.due_today))
+            if f.cases_with_undelivered:
+                lines.append(f"  bounced   {f.cases_with_undelivered} case(s) with an address that bounced for good, "
+                             "not corrected yet (mailbot cases; mailbot case REF --set-email ROLE ADDRESS)")
             lines.append(f"  last good cycle: {f.last_cycle or 'none recorded'}")
         return "\n".join(lines)
 
@@ -162,24 +168,44 @@ def _database(config: Config, calendar: WorkCalendar, now: datetime,
 
 
 def _mailbox(config: Config, now: datetime, checks: list[Check]) -> dict[str, Any]:
-    from mailbot.mailbox import open_mailbox
+    """Each mailbox (the one [imap] / [maildir], or every [[mailboxes]] entry, each its own check:
+    one that is down makes the office degraded while the others are still counted)."""
     from mailbot.daemon import service_places
-    where = service_places(config)["mailbox"]
+    where = service_places(config)
+    counted = {}
+    for name, one in config.mailbox_configs():
+        census = _census(one, name, where[name], checks)
+        if census is not None:
+            counted[name] = census
+    if not counted:
+        return {}
+    zone = config.office.zone
+    oldest = min((o for _w, o, _q in counted.values() if o is not None), default=None)
+    summary = {"waiting": sum(w for w, _o, _q in counted.values()),
+               "quarantine": sum(q for _w, _o, q in counted.values()),
+               "oldest_waiting": oldest.astimezone(zone).isoformat(timespec="seconds") if oldest else None,
+               "oldest_waiting_seconds": max(0, int((now - oldest).total_seconds())) if oldest else None}
+    if config.mailboxes:
+        summary["by_mailbox"] = {name.split(" ", 1)[1]: {"waiting": w, "quarantine": q}
+                                 for name, (w, _o, q) in counted.items()}
+    return summary
+
+
+def _census(one: Config, name: str, where: str, checks: list[Check]):
+    """(waiting, oldest, quarantined) of one mailbox, or None when it cannot be read (a failed check)."""
+    from mailbot.mailbox import open_mailbox
     mailbox = None
     try:
-        mailbox = open_mailbox(config)
-        waiting, oldest, quarantined = mailbox.census()
+        mailbox = open_mailbox(one)
+        census = mailbox.census()
     except (MailbotError, OSError) as exc:
-        checks.append(Check("mailbox", False, _unreachable(where, exc)))
-        return {}
+        checks.append(Check(name, False, _unreachable(where, exc)))
+        return None
     finally:
         if mailbox is not None:
             mailbox.close()
-    checks.append(Check("mailbox", True, f"{where} reachable"))
-    zone = config.office.zone
-    return {"waiting": waiting, "quarantine": quarantined,
-            "oldest_waiting": oldest.astimezone(zone).isoformat(timespec="seconds") if oldest else None,
-            "oldest_waiting_seconds": max(0, int((now - oldest).total_seconds())) if oldest else None}
+    checks.append(Check(name, True, f"{where} reachable"))
+    return census
 
 
 def _unreachable(where: str, exc: BaseException) -> str:

@@ -9,7 +9,9 @@ from sqlalchemy import func, select
 from mailbot.schedule.deadlines import deadline_label
 from mailbot.schedule.policy import case_times, policy_of
 from mailbot.schedule.workdays import WorkCalendar
-from mailbot.store.models import Case, Document, Event, InboundMessage, OutboxMessage, Payment, PendingCommandRecord
+from mailbot.store.models import (Case, Document, Event, InboundMessage, OutboxMessage, Payment, PendingCommandRecord,
+                                  UndeliveredAddress)
+from mailbot.store.undelivered import undelivered_by_case
 
 
 MESSAGE_EVENTS = ("message_received", "staff_message", "stranger_message", "automatic_message")
@@ -29,17 +31,27 @@ def cases_table(app, state: str | None = None) -> str:
             query = query.where(Case.state == state)
         cases = list(session.execute(query).scalars())
         counts = dict(session.execute(select(Document.case_id, func.count()).group_by(Document.case_id)).all())
+        bounced = undelivered_by_case(session)
         now = app.clock.now()
         cal = WorkCalendar.from_rulebook(app.rulebook)
         policy = policy_of(app.config)
         rows = [[c.ref, c.state, c.opened_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
                  c.updated_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"), c.language, c.condition_id or "-",
                  str(counts.get(c.id, 0)), str(len(c.findings or [])),
-                 deadline_label(case_times(c), now, cal, zone, policy) or "-"] for c in cases]
+                 deadline_label(case_times(c), now, cal, zone, policy) or "-",
+                 ", ".join(bounced.get(c.id, [])) or "-"] for c in cases]
+        if app.rulebook.hospitals:   # a network: which hospital each case is at
+            rows = [[*row[:2], c.hospital or app.rulebook.default_hospital, *row[2:]] for row, c in zip(rows, cases)]
     if not rows:
         return "no cases" + (f" in state {state}" if state else "")
-    return _table(rows, ["ref", "state", "opened", "updated", "lang", "condition", "docs", "open findings",
-                         "deadline"])
+    headers = ["ref", "state", "opened", "updated", "lang", "condition", "docs", "open findings", "deadline",
+               "undelivered address"]
+    table = _table(rows, headers[:2] + ["hospital"] + headers[2:] if app.rulebook.hospitals else headers)
+    waiting = sum(1 for c in cases if c.id in bounced)
+    if waiting:
+        table += (f"\n\n{waiting} case(s) with an undelivered address: no automatic mail goes to it; "
+                  "`mailbot case REF --set-email ROLE ADDRESS` records the right one")
+    return table
 
 
 def case_detail(app, ref: str) -> str | None:
@@ -50,7 +62,9 @@ def case_detail(app, ref: str) -> str | None:
         if case is None:
             return None
         form = case.form or {}
-        out = [f"Case {case.ref}: {case.state}  (language {case.language}, opened {when(case.opened_at)})", "",
+        hospital = app.rulebook.hospitals.get(case.hospital or "")
+        at = f"  at {hospital.name}" if hospital is not None else ""
+        out = [f"Case {case.ref}: {case.state}  (language {case.language}, opened {when(case.opened_at)}){at}", "",
                "Parties:",
                f"  requestor: {(form.get('requestor_name', '') + ' ').lstrip()}<{case.requestor_email}> "
                f"as {form.get('requestor_role', '?')}",
@@ -67,11 +81,7 @@ def case_detail(app, ref: str) -> str | None:
             out.append(f"  - {f['code']}: {f.get('subject', '')}")
         out += ["", "Documents:"]
         for d in case.documents:
-            verdict = d.problem or ("badly named" + (f" (suggest {d.suggestion})" if d.suggestion else "")
-                                    if not d.name_ok else "ok")
-            out.append(f"  - {d.filename}  [{d.kind}, {d.pages} p., {', '.join(d.doc_types) or 'unclassified'}] {verdict}")
-            if d.detail:   # what inspection noticed: active content (JavaScript...), no text layer, limits
-                out.append(f"      {d.detail}")
+            out += _document_lines(d)
         if not case.documents:
             out.append("  none")
         out += ["", "Assignment and payment:",
@@ -83,6 +93,7 @@ def case_detail(app, ref: str) -> str | None:
         out += _journey_lines(case, when)
         for p in session.execute(select(Payment).where(Payment.case_id == case.id).order_by(Payment.id)).scalars():
             out.append(f"  paid {p.amount} (due {p.expected}) on {when(p.at)} recorded by {p.recorded_by}")
+        out += _undelivered_lines(session, case, when)
         out += _pending_lines(session, case.id, when) + ["", "Timeline:"]
         inbound = {m.id: m for m in session.execute(
             select(InboundMessage).where(InboundMessage.case_id == case.id)).scalars()}
@@ -100,6 +111,32 @@ def case_detail(app, ref: str) -> str | None:
             out.append(f"  {when(m.created_at)}  {m.status:<6} {m.purpose} -> {', '.join(m.recipients)}"
                        + (f" (attempts {m.attempts}: {m.last_error})" if m.last_error else ""))
     return "\n".join(out)
+
+
+def _undelivered_lines(session, case: Case, when) -> list[str]:
+    paused = session.execute(select(UndeliveredAddress).where(
+        UndeliveredAddress.case_id == case.id, UndeliveredAddress.resolved_at.is_(None))).scalars().all()
+    if not paused:
+        return []
+    return ["", "Undelivered addresses (no automatic mail goes to them):",
+            *(f"  {u.address} ({u.role}): {u.status or 'no status'} on {when(u.at)}"
+              + (f": {u.diagnostic}" if u.diagnostic else "") for u in paused),
+            f"  correct with: mailbot case {case.ref} --set-email ROLE ADDRESS"]
+
+
+def _document_lines(d) -> list[str]:
+    """One document of `mailbot case`: name (and the containers it came from), what it is, the verdict."""
+    verdict = d.problem or ("badly named" + (f" (suggest {d.suggestion})" if d.suggestion else "")
+                            if not d.name_ok else "ok")
+    where = "".join(f", inside {c}" for c in d.inside or ())
+    out = [f"  - {d.filename}{where}  [{d.kind}, {d.pages} p., {', '.join(d.doc_types) or 'unclassified'}] {verdict}"]
+    if d.searchable_sha256:
+        out.append("      the staff receive the PDF made of it (searchable when read by OCR)")
+    if d.ocr_state and d.ocr_state != "done":
+        out.append(f"      OCR of the whole scan: {d.ocr_state.split(':', 1)[0]}")
+    if d.detail:   # what inspection noticed: active content (JavaScript...), no text layer, limits
+        out.append(f"      {d.detail}")
+    return out
 
 
 def _pending_lines(session, case_id: int, when) -> list[str]:

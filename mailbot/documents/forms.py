@@ -16,6 +16,7 @@ REQUEST_FIELDS = (
     "patient_name", "patient_birth_date", "patient_email", "requestor_name", "requestor_email",
     "requestor_role", "referring_physician_code", "condition", "consultation_type", "language",
     "delivery", "share_with_referring_physician", "clinical_question",
+    "hospital",   # in a network (rules/hospitals.toml): the hospital chosen, by id or name
 )
 CONSENT_FIELDS = ("patient_name", "patient_birth_date", "authorised_name", "signature_date")
 REQUIRED_REQUEST_FIELDS = ("patient_name", "patient_birth_date", "requestor_role", "condition")
@@ -47,6 +48,7 @@ for _field, _variants in {
     "share_with_referring_physician": ["share with referring physician", "share with my doctor",
                                        "condividi con il medico", "condivisione con il medico curante",
                                        "condividere con il medico curante"],
+    "hospital": ["hospital", "ospedale", "chosen hospital", "ospedale scelto"],
     "clinical_question": ["clinical question", "question", "quesito clinico", "quesito", "domanda"],
     "authorised_name": ["authorised name", "authorized name", "authorised person", "persona autorizzata"],
     "signature_date": ["signature date", "date of signature", "data firma", "data della firma"],

@@ -32,7 +32,7 @@ from pypdf.generic import ArrayObject, ByteStringObject, DictionaryObject, NameO
 KINDS = frozenset({
     "pdf", "jpeg", "png", "gif", "tiff", "heic", "bmp", "webp",
     "docx", "xlsx", "pptx", "odt", "ods", "odp", "doc", "xls", "ppt", "msg", "rtf",
-    "zip", "rar", "7z", "gzip", "html", "text", "empty", "unknown",
+    "zip", "tnef", "rar", "7z", "gzip", "html", "text", "empty", "unknown",
 })
 
 MAX_TEXT_PAGES = 30          # pages read for the text layer (page count is always complete)
@@ -52,7 +52,7 @@ ACTIVE_KINDS = ("JavaScript", "OpenAction", "AA", "Launch", "EmbeddedFiles", "XF
 class Inspection:
     kind: str            # one of KINDS: "pdf", "jpeg", "png", "gif", "tiff", "heic", "bmp", "webp",
                          # "docx", "xlsx", "pptx", "odt", "ods", "odp", "doc", "xls", "ppt", "msg",
-                         # "rtf", "zip", "rar", "7z", "gzip", "html", "text", "empty", "unknown"
+                         # "rtf", "zip", "tnef", "rar", "7z", "gzip", "html", "text", "empty", "unknown"
     size: int
     is_pdf: bool = False
     opens: bool = False          # a PDF that could be opened and its pages read
@@ -118,6 +118,8 @@ def sniff_kind(data: bytes) -> str:
         return _zip_kind(data)
     if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         return _ole_kind(data)
+    if head.startswith(b"\x78\x9f\x3e\x22"):   # TNEF (winmail.dat), signature 0x223E9F78
+        return "tnef"
     if head.startswith(b"{\\rtf"):
         return "rtf"
     if head.startswith(b"Rar!\x1a\x07"):

@@ -25,6 +25,7 @@ from __future__ import annotations
 import email
 import email.message
 import email.parser
+import email.utils
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ class Attachment:
     data: bytes              # decoded payload
     from_forwarded: bool = False  # came from inside a forwarded message/rfc822 part
     sha256: str = ""         # of `data`; computed once, here, and carried everywhere after
+    inside: tuple[str, ...] = ()  # the containers it was unpacked from, innermost first (documents.containers)
 
     def __post_init__(self) -> None:
         if not self.sha256:
@@ -73,6 +75,7 @@ class ParsedMessage:
     unreadable_parts: tuple[str, ...] = ()  # parts that could not be extracted (attachments maybe
                                             # lost), in English for the staff: the sender is told
     auth_results: tuple[str, ...] = ()  # every Authentication-Results header, top (newest) first
+    delivered_to: tuple[str, ...] = ()  # Delivered-To addresses (lower case): the mailbox it reached
 
     @property
     def reply_address(self) -> str:
@@ -194,7 +197,14 @@ def _parse(data: bytes, defects: list[str]) -> ParsedMessage:
         auth_results=tuple(" ".join(decode_header_text(v).split())
                            for v in raw_headers.get("authentication-results", ()))[:20],
         unreadable_parts=_dedupe(unreadable),
+        delivered_to=_plain_addresses(raw_headers.get("delivered-to", ())),
     )
+
+
+def _plain_addresses(values: list[str]) -> tuple[str, ...]:
+    """Lower-case addresses of a header like Delivered-To (set by the receiving server)."""
+    pairs = email.utils.getaddresses([decode_header_text(v) for v in values][:10])
+    return tuple(dict.fromkeys(addr.strip().lower() for _name, addr in pairs if "@" in addr))
 
 
 def _dedupe(items: list[str]) -> tuple[str, ...]:

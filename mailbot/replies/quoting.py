@@ -27,7 +27,7 @@ FILENAME_LIMIT = 100
 CLINICAL_QUESTION_LIMIT = 2_000
 DEFAULT_LIMIT = 1_000        # any other string, ours (rule-file descriptions) included
 
-FILENAME_KEYS = frozenset(("filename", "suggestion", "files", "documents_list", "active_files"))
+FILENAME_KEYS = frozenset(("filename", "suggestion", "files", "documents_list", "active_files", "inside"))
 LIMITS: dict[str, int] = {
     # people
     **dict.fromkeys(("patient_name", "requestor_name", "authorised_name", "doctor_name", "name",

@@ -1,7 +1,8 @@
 """ReplySpec -> bytes of a MIME message. Pure given the template folder.
 
 A template's first line is `Subject: ...`; the rest is the text body. The case ref in square
-brackets is prefixed to every subject so any reply finds its case. Everything the
+brackets is prefixed to every subject so any reply finds its case, and stays on the first line
+of the header however long the subject (`headers`). Everything the
 sender wrote reaches the templates and the attachment names cleaned and cut (`quoting`).
 """
 
@@ -18,6 +19,7 @@ from typing import Sequence
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from mailbot.errors import MailbotError
+from mailbot.replies.headers import FoldedSubject
 from mailbot.replies.html import text_to_html
 from mailbot.replies.quoting import clean_filename, quote_context
 from mailbot.workflow.model import ReplySpec
@@ -73,15 +75,16 @@ class Renderer:
 
     def render(self, spec: ReplySpec, *, case_ref: str | None, message_id: str, date: datetime,
                in_reply_to: str = "", references: tuple[str, ...] = (),
-               attachments: list[tuple[str, bytes]] = ()) -> Rendered:
+               attachments: list[tuple[str, bytes]] = (), sender: tuple[str, str] | None = None) -> Rendered:
+        """`sender`: (name, address) of the From header, when not the office's (a hospital's)."""
         context = quote_context({**spec.context, "case_ref": case_ref or ""})
         subject, body = self.text(spec.purpose, spec.language, context)
         if case_ref:
             subject = f"[{case_ref}] {subject}"
         msg = EmailMessage()
-        msg["From"] = formataddr((self.office_name, self.office_address))
+        msg["From"] = formataddr(sender or (self.office_name, self.office_address))
         msg["To"] = ", ".join(spec.to)
-        msg["Subject"] = subject
+        msg["Subject"] = FoldedSubject(subject)   # the ref always on the header's first line
         msg["Date"] = format_datetime(date)
         msg["Message-ID"] = message_id
         in_reply_to = in_reply_to if message_id_ok(in_reply_to) else ""

@@ -23,6 +23,8 @@ from pydantic import BaseModel, ValidationError
 
 from mailbot.errors import RulesError
 from mailbot.resources import default_rules_dir  # noqa: F401  (re-exported by mailbot.rulebook)
+from mailbot.rulebook.hospitals import (HospitalsFile, assign_staff_file, check_hospital_staff, check_hospitals,
+                                        check_staff_hospitals, merge_staff)
 from mailbot.rulebook.lines import Loc, dotted, key_lines, line_of
 from mailbot.rulebook.models import (
     AdministrativeDocument,
@@ -77,6 +79,7 @@ RULE_FILES: dict[str, tuple[type[BaseModel], str | None]] = {
 # files that may be absent: a missing one means the model's defaults (Italian holidays, sat/sun)
 OPTIONAL_FILES: dict[str, tuple[type[BaseModel], str]] = {
     "calendar.toml": (CalendarFile, "calendar"),
+    "hospitals.toml": (HospitalsFile, "hospitals"),   # a network of hospitals (rulebook/hospitals.py)
 }
 
 
@@ -132,7 +135,6 @@ def _compile(directory: Path) -> tuple[Rulebook | None, list[str]]:
     admin = getattr(parts.get("administrative.toml"), "administrative", None)
     conditions = getattr(parts.get("conditions.toml"), "conditions", None)
     pricing = getattr(parts.get("pricing.toml"), "pricing", None)
-    staff = parts.get("staff.toml")
     if docs is not None:
         _check_ids(files["documents.toml"], "documents", docs)
     if admin is not None:
@@ -140,6 +142,8 @@ def _compile(directory: Path) -> tuple[Rulebook | None, list[str]]:
         _check_administrative(files["administrative.toml"], admin, docs or {})
     if pricing is not None:
         _check_ids(files["pricing.toml"], "pricing.extras", pricing.extras)
+        if conditions is not None:
+            _check_condition_prices(files["pricing.toml"], pricing, conditions)
     if conditions is not None:
         _check_ids(files["conditions.toml"], "conditions", conditions)
         _check_aliases(files["conditions.toml"], conditions)
@@ -149,13 +153,11 @@ def _compile(directory: Path) -> tuple[Rulebook | None, list[str]]:
     calendar = getattr(parts.get("calendar.toml"), "calendar", None)
     if calendar is not None:
         _check_calendar(files["calendar.toml"], calendar)
-    if staff is not None:
-        _check_staff(files["staff.toml"], staff)
-        if conditions is not None:
-            _check_specialties(files["conditions.toml"], conditions, staff)
+    _check_staff_and_hospitals(directory, files, parts, conditions)
     problems = [p for f in files.values() for p in f.problems]
     if problems:
         return None, problems
+    network = parts.get("hospitals.toml")
     rulebook = Rulebook(
         documents=parts["documents.toml"].documents,
         conditions=parts["conditions.toml"].conditions,
@@ -164,8 +166,61 @@ def _compile(directory: Path) -> tuple[Rulebook | None, list[str]]:
         pricing=parts["pricing.toml"].pricing,
         staff=parts["staff.toml"],
         calendar=calendar if calendar is not None else Calendar(),
+        hospitals=network.hospitals if network is not None else {},
+        default_hospital=(network.default or next(iter(network.hospitals))) if network is not None else "",
     )
     return rulebook, []
+
+
+def _check_staff_and_hospitals(directory: Path, files: dict[str, "_File"], parts: dict[str, Any],
+                               conditions: dict | None) -> None:
+    """staff.toml, hospitals.toml and the hospitals' staff files; parts["staff.toml"] becomes
+    everyone's staff (each entry knowing its hospital)."""
+    network, staff = parts.get("hospitals.toml"), parts.get("staff.toml")
+    if network is not None:
+        check_hospitals(files["hospitals.toml"].problem, network, conditions, lambda k: bool(SNAKE_CASE.match(k)))
+    if staff is None:
+        return
+    _check_staff(files["staff.toml"], staff, complete=network is None)
+    staff = parts["staff.toml"] = _hospital_staff(directory, files, network, staff)
+    if conditions is not None:
+        _check_specialties(files["conditions.toml"], conditions, staff)
+        if network is not None:
+            check_hospital_staff(files["hospitals.toml"].problem, network.hospitals, staff, conditions)
+
+
+def _hospital_staff(directory: Path, files: dict[str, "_File"], network: HospitalsFile | None,
+                    staff: Staff) -> Staff:
+    """staff.toml plus each hospital's own staff file; every `hospital` named must exist."""
+    check_staff_hospitals(files["staff.toml"].problem, staff, network.hospitals if network else None)
+    if network is None:
+        return staff
+    parts = [staff]
+    for hid, hospital in network.hospitals.items():
+        if not hospital.staff_file:
+            continue
+        if hospital.staff_file in files:
+            files["hospitals.toml"].problem(("hospitals", hid, "staff_file"), f"{hospital.staff_file} is "
+                                            "another rule file or another hospital's; name the hospital's own file")
+            continue
+        file = files[hospital.staff_file] = _File(directory, hospital.staff_file)
+        if not file.path.is_file():
+            files["hospitals.toml"].problem(("hospitals", hid, "staff_file"), f"{file.path} not found; "
+                                            "create it (shaped like staff.toml) or remove the line")
+            continue
+        own = _read(file, Staff)
+        if own is not None:
+            own = assign_staff_file(file.problem, own, hid)
+            _check_staff(file, own, complete=False)
+            parts.append(own)
+    return merge_staff(*parts)
+
+
+def _check_condition_prices(file: "_File", pricing: Pricing, conditions: dict) -> None:
+    for cid in pricing.conditions:
+        if cid not in conditions:
+            file.problem(("pricing", "conditions", cid), f"unknown condition {cid!r}; use an id of "
+                                                         f"conditions.toml{_closest(cid, conditions)}")
 
 
 def _titles(value: Any, loc: Loc = ()):
@@ -196,7 +251,7 @@ def _check_title_languages(files: dict[str, "_File"], parts: dict[str, Any]) -> 
 
 
 def _read(file: _File, model: type[BaseModel]) -> BaseModel | None:
-    key = {**RULE_FILES, **OPTIONAL_FILES}[file.name][1] or file.path.stem
+    key = {**RULE_FILES, **OPTIONAL_FILES}.get(file.name, (None, None))[1] or file.path.stem
     try:
         file.text = file.path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -233,7 +288,7 @@ def _read(file: _File, model: type[BaseModel]) -> BaseModel | None:
 def _id_keys(data: dict) -> list[Loc]:
     """`id = ...` inside a documents/conditions/administrative entry (the model would accept it)."""
     found = []
-    for section in ("documents", "conditions", "administrative"):
+    for section in ("documents", "conditions", "administrative", "hospitals"):
         table = data.get(section)
         if isinstance(table, dict):
             found += [(section, k, "id") for k, v in table.items() if isinstance(v, dict) and "id" in v]
@@ -367,15 +422,16 @@ def _check_calendar(file: _File, calendar: Calendar) -> None:
                                   "shorten the closure")
 
 
-def _check_staff(file: _File, staff: Staff) -> None:
-    if not staff.triage:
+def _check_staff(file: _File, staff: Staff, *, complete: bool = True) -> None:
+    """`complete`: this file alone staffs the office (with hospitals, each hospital is checked)."""
+    if complete and not staff.triage:
         file.problem(("triage",), "no triage doctor; add a [[triage]] entry, complete cases go to triage")
-    if not staff.specialists:
+    if complete and not staff.specialists:
         file.problem(("specialists",), "no specialist; add [[specialists]] entries")
     for role in ("triage", "specialists", "admins"):
         seen: dict[str, int] = {}
         for i, member in enumerate(getattr(staff, role)):
-            address = member.email.casefold()
+            address = member.email.casefold() + "\0" + (member.hospital or "")
             if address in seen:
                 file.problem((role, i, "email"), f"{member.email} is already listed in [[{role}]] "
                                                  f"number {seen[address] + 1}; list each person once per role")

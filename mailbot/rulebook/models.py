@@ -176,6 +176,13 @@ class PriceItem(Strict):
     keywords: tuple[str, ...] = ()
 
 
+class ConditionPrice(Strict):
+    """The price of a second opinion for one condition (`update` omitted: the general one)."""
+
+    base: Amount
+    update: Amount | None = None
+
+
 class Pricing(Strict):
     """Amounts are Decimals with exactly two places (500.00); TOML floats or strings are fine."""
 
@@ -186,6 +193,14 @@ class Pricing(Strict):
     courier: Amount = Decimal("0.00")
     additional_opinion: Amount | None = None   # a question after the report; None: the base price
     extras: dict[str, PriceItem] = {}
+    conditions: dict[str, ConditionPrice] = {}   # per condition id, replacing base / update
+
+    def for_condition(self, condition_id: str | None) -> tuple[Decimal, Decimal]:
+        """(base, update) for a case of this condition."""
+        own = self.conditions.get(condition_id or "")
+        if own is None:
+            return self.base, self.update
+        return own.base, own.update if own.update is not None else self.update
 
 
 class StaffMember(Strict):
@@ -195,6 +210,7 @@ class StaffMember(Strict):
     languages: tuple[Language, ...] = ("en",)
     max_open_cases: int = Field(default=10, ge=0)
     secretariat: EmailStr | None = None   # a specialist's secretariat: where treatment-path requests go
+    hospital: str | None = None    # the hospital (hospitals.toml id) this person works for; None: all
 
 
 class Staff(Strict):
@@ -383,6 +399,9 @@ class Rulebook(Strict):
     pricing: Pricing
     staff: Staff
     calendar: Calendar = Calendar()  # rules/calendar.toml; optional, Italian defaults
+    hospitals: dict[str, Any] = {}   # rules/hospitals.toml (rulebook.hospitals.Hospital by id); optional
+    default_hospital: str = ""       # the hospital of a request that names none
+    hospital: str = ""               # set by `for_hospital`: the hospital this view of the rules is for
 
     @field_validator("documents", "conditions", "administrative")
     @classmethod
@@ -399,3 +418,33 @@ class Rulebook(Strict):
 
     def all_document_types(self) -> dict[str, DocumentType | AdministrativeDocument]:
         return {**self.documents, **self.administrative}
+
+    def for_hospital(self, hospital_id: str) -> "Rulebook":
+        """The rules as one hospital applies them: its staff (and the staff of every hospital,
+        those without `hospital`), its prices per condition. Unchanged without hospitals."""
+        hospital = self.hospitals.get(hospital_id)
+        if hospital is None:
+            return self
+
+        def mine(members: tuple[StaffMember, ...]) -> tuple[StaffMember, ...]:
+            return tuple(m for m in members if m.hospital in (None, hospital_id))
+
+        staff = Staff(triage=mine(self.staff.triage), specialists=mine(self.staff.specialists),
+                      admins=mine(self.staff.admins))
+        pricing = self.pricing.model_copy(update={"conditions": {**self.pricing.conditions, **hospital.prices}})
+        return self.model_copy(update={"staff": staff, "pricing": pricing, "hospital": hospital_id})
+
+    @property
+    def accepted_languages(self) -> tuple[str, ...]:
+        """Languages clinical documents may be written in: this view's hospital's
+        (hospitals.toml `accepted_languages`), else English and Italian."""
+        hospital = self.hospitals.get(self.hospital)
+        return tuple(hospital.accepted_languages) if hospital is not None else ("en", "it")
+
+    def offers(self, condition_id: str) -> bool:
+        """Whether this view's hospital offers the condition (always, without hospitals)."""
+        hospital = self.hospitals.get(self.hospital)
+        return hospital is None or hospital.offers(condition_id)
+
+    def hospitals_offering(self, condition_id: str) -> tuple[Any, ...]:
+        return tuple(h for h in self.hospitals.values() if h.offers(condition_id))

@@ -4,8 +4,9 @@ The daemon asks `RulesWatch.check()` once per round of its mail loop and at once
 files' modification times and sizes say whether anything changed (cheap); their contents say
 which *version* it is (a hash), so touching a file or saving it unchanged does nothing.
 
-- A version that loads (rulebook.load) and whose staff languages have templates replaces the
-  rules in force: the App's rulebook and a new Intake built on it. One log line.
+- A version that loads (rulebook.load, hospitals.toml and the hospitals' staff files included),
+  whose staff languages have templates and which still has every hospital a [[mailboxes]] entry
+  serves, replaces the rules in force: the App's rulebook and a new Intake built on it. One log line.
 - A version that does not load leaves the last good rules in force. Each problem is logged with
   its file:line, and the admins (of the rules in force) get one mail per bad version: the
   `rules_bad:<version>` marker is inserted in the transaction that queues it, so a second daemon
@@ -26,8 +27,8 @@ from pathlib import Path
 from sqlalchemy.exc import IntegrityError
 
 from mailbot.schedule.digest import queue_admin_mail
-from mailbot.errors import MailbotError, RulesError
-from mailbot.faults import describe, is_infrastructure_fault
+from mailbot.errors import ConfigError, MailbotError, RulesError
+from mailbot.faults import describe, is_infrastructure_fault, keep_office_addresses
 from mailbot.logsafe import where
 from mailbot.rulebook import load_rulebook
 from mailbot.store.markers import claim
@@ -116,10 +117,15 @@ class RulesReloader:
             self._tell_admins(self.watch.unsent)
 
     def _load(self, version: str) -> None:
+        from mailbot.app import check_mailbox_hospitals
         from mailbot.service import Intake
         app, directory = self.app, self.watch.directory
         try:
             rulebook = load_rulebook(directory)
+            try:
+                check_mailbox_hospitals(app.config, rulebook)
+            except ConfigError as exc:    # a [[mailboxes]] entry serves a hospital the new rules lack
+                raise RulesError([f"{directory / 'hospitals.toml'}:1: hospitals: {exc}"]) from None
             intake = Intake(app.config, rulebook, app.sessions, app.files, app.intake.renderer, app.clock)
         except RulesError as exc:
             problems = tuple(exc.problems)
@@ -129,6 +135,7 @@ class RulesReloader:
             problems = (f"{directory}:1: rules: cannot be read: {describe(exc)}",)
         else:
             app.rulebook, app.intake = rulebook, intake
+            keep_office_addresses([str(a) for h in rulebook.hospitals.values() for a in h.addresses])
             self.on_new_rules(rulebook)
             self.watch.good, self.watch.bad, self.watch.unsent = version, None, None
             staff = rulebook.staff

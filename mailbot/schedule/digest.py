@@ -90,7 +90,7 @@ def _context(app, facts: OfficeFacts, since: datetime, now: datetime, quarantine
             "by_state": [{"state": s, "count": n} for s, n in facts.cases_by_state.items()],
             "open_total": open_total,
             "due_today": [_shown(d) for d in facts.due_today], "overdue": [_shown(d) for d in facts.overdue],
-            "failed": facts.failed_mail, "queued": facts.outbox_queued,
+            "failed": facts.failed_mail, "queued": facts.outbox_queued, "undelivered": facts.cases_with_undelivered,
             "quarantine": -1 if quarantine is None else quarantine, "quarantined_new": quarantined_new}
 
 
@@ -106,12 +106,20 @@ def _quarantined_since(app, since: datetime) -> int:
 
 
 def _quarantine(app, mailbox) -> int | None:
-    """Messages in the quarantine folder now; None when the mailbox cannot say (the digest
-    still goes, saying so)."""
+    """Messages in the quarantine folder(s) now, over every mailbox ([[mailboxes]]); None when a
+    mailbox cannot say (the digest still goes, saying so)."""
     from mailbot.mailbox import open_mailbox
-    own = mailbox is None
+    if mailbox is not None:
+        return _quarantined_in(lambda: mailbox, own=False)
+    counts = [_quarantined_in(lambda one=one: open_mailbox(one), own=True)
+              for _name, one in app.config.mailbox_configs()]
+    return None if None in counts else sum(counts)
+
+
+def _quarantined_in(opener, *, own: bool) -> int | None:
+    mailbox = None
     try:
-        mailbox = mailbox or open_mailbox(app.config)
+        mailbox = opener()
         return mailbox.census()[2]
     except Exception as exc:
         if not is_infrastructure_fault(exc):

@@ -1,14 +1,14 @@
-"""Scheduled jobs (shell): deadlines and reminders, retention, housekeeping. Each case in its own transaction,
-so one failing case never stops the others, and a Reminder row per key makes every reminder
+"""Scheduled jobs (shell): deadlines and reminders, retention, housekeeping, the OCR queue. Each
+case in its own transaction, so one failing case never stops the others, and a Reminder row per key makes every reminder
 at-most-once even with several daemons on one PostgreSQL database."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from mailbot.faults import is_infrastructure_fault
@@ -18,9 +18,13 @@ from mailbot.schedule.policy import case_times, policy_of  # noqa: F401  (also i
 from mailbot.schedule.retention import RetentionPolicy, retention_action
 from mailbot.store.purge import delete_unreferenced_files, purge_case, scrub_database, sweep_orphan_files
 from mailbot.store import cases as case_store
+from mailbot.store.undelivered import paused_addresses
+from mailbot.workflow.bounces import split_paused
 from mailbot.mailbox import open_mailbox
+from mailbot.documents.photos import MAX_OCR_PAGES, ocr_scan
+from mailbot.ocr import Tesseract
 from mailbot.outbox.ids import new_message_id
-from mailbot.store.models import Case, Event, InboundMessage, MailboxForget, OutboxMessage, Reminder
+from mailbot.store.models import Case, Document, Event, InboundMessage, MailboxForget, OutboxMessage, Reminder
 from mailbot.schedule.workdays import WorkCalendar
 from mailbot.workflow.model import OPEN_STATES
 from mailbot.schedule.reminders import reminder_specs
@@ -60,9 +64,15 @@ def run_deadlines(app) -> JobReport:
                 for key in keys:
                     session.add(Reminder(case_id=case_id, key=key, at=now))
                     session.flush()   # on PostgreSQL another daemon's identical row fails here, not after mailing
-                    specs = reminder_specs(key, view, list(case.findings or []), app.rulebook, app.intake.office,
+                    rules, office = app.intake.scoped(view.hospital)
+                    specs = reminder_specs(key, view, list(case.findings or []), rules, office,
                                            due=due, delete_on=delete_on, amount=case.amount_due or "")
                     last = _last_sent_to(session, case_id, view.requestor_email)
+                    specs, withheld = split_paused(specs, paused_addresses(session, case_id))
+                    for spec, addresses in withheld:
+                        session.add(Event(case_id=case_id, at=now, kind="reply_withheld",
+                                          detail={"purpose": spec.purpose, "to": addresses,
+                                                  "why": "address undeliverable", "key": key}))
                     for spec in specs:
                         app.intake.queue(session, spec, case, now, new_message_id(app.config.office.domain, case.ref),
                                          in_reply_to=last)
@@ -131,21 +141,34 @@ def forget_in_mailbox(app, mailbox=None) -> int:
         pending = list(session.execute(select(MailboxForget)).scalars())
         if not pending:
             return 0
-        own = mailbox is None
-        try:
-            mailbox = mailbox or open_mailbox(app.config)
-            removed = mailbox.forget([p.message_id for p in pending])
-        except Exception as exc:
-            log.error("could not delete purged mail from the mailbox: %s; will retry", where(exc))
+        ids = [p.message_id for p in pending]
+        if mailbox is not None:
+            removed = _forget_in(lambda: mailbox, ids, own=False)
+        else:   # every mailbox: a purged case's mail may have come to any of them
+            counts = [_forget_in(lambda one=one: open_mailbox(one), ids, own=True)
+                      for _name, one in app.config.mailbox_configs()]
+            removed = None if None in counts else sum(counts)
+        if removed is None:
             return 0
-        finally:
-            if own and mailbox is not None:
-                mailbox.close()
         for row in pending:
             session.delete(row)
         session.commit()
         log.info("deleted %d purged message(s) from the mailbox folders", removed)
         return removed
+
+
+def _forget_in(opener, message_ids: list[str], *, own: bool) -> int | None:
+    """Messages deleted from one mailbox's folders; None when it could not be done now."""
+    mailbox = None
+    try:
+        mailbox = opener()
+        return mailbox.forget(message_ids)
+    except Exception as exc:
+        log.error("could not delete purged mail from the mailbox: %s; will retry", where(exc))
+        return None
+    finally:
+        if own and mailbox is not None:
+            mailbox.close()
 
 
 def run_housekeeping(app, transport=None) -> JobReport:
@@ -159,3 +182,62 @@ def run_housekeeping(app, transport=None) -> JobReport:
     if sweep is not None:
         report.sent += sweep()
     return report
+
+
+OCR_CLAIM_STALE = timedelta(hours=1)   # a claim older than this was left by a crash: taken again
+OCR_DOCUMENTS_PER_RUN = 20
+
+
+def run_ocr_queue(app) -> JobReport:
+    """Long scans the intake queued: each read whole (up to MAX_OCR_PAGES pages), one document at
+    a time, claimed first so that two daemons never read the same one; the searchable copy goes
+    to the store, then to the row. In `run` this is a scheduler job, beside the mail loop: a
+    200-page scan never holds up the mailbox."""
+    report = JobReport()
+    if app.intake.ocr is None:
+        return report
+    for _ in range(OCR_DOCUMENTS_PER_RUN):
+        document_id = _claim_ocr(app)
+        if document_id is None:
+            break
+        _read_scan(app, document_id, report)
+    return report
+
+
+def _claim_ocr(app) -> int | None:
+    now = app.clock.now().astimezone(timezone.utc)
+    stale = (now - OCR_CLAIM_STALE).isoformat()
+    with app.sessions() as session:
+        rows = session.execute(select(Document.id, Document.ocr_state).where(
+            or_(Document.ocr_state == "queued", Document.ocr_state.like("running:%")))
+            .order_by(Document.id).limit(50)).all()
+        for document_id, state in rows:
+            if state.startswith("running:") and state[len("running:"):] > stale:
+                continue
+            claimed = session.execute(update(Document).where(Document.id == document_id, Document.ocr_state == state)
+                                      .values(ocr_state=f"running:{now.isoformat()}")).rowcount
+            session.commit()
+            if claimed:
+                return document_id
+    return None
+
+
+def _read_scan(app, document_id: int, report: JobReport) -> None:
+    with app.sessions() as session:
+        document = session.get(Document, document_id)
+        digest, pages = document.sha256, document.pages
+    reader = Tesseract(app.intake.ocr.binary, app.intake.ocr.page_seconds, budget=MAX_OCR_PAGES,
+                       total_seconds=MAX_OCR_PAGES * app.intake.ocr.page_seconds)   # beside the mail loop
+    made = ocr_scan(app.files.get(digest), pages, reader.page, MAX_OCR_PAGES, copy_if_partial=True)
+    searchable = app.files.put(made.pdf) if made.pdf is not None else None   # before the row names it
+    with app.sessions() as session:
+        document = session.get(Document, document_id)
+        if document is None:   # the case was deleted meanwhile; housekeeping sweeps the file
+            return
+        document.ocr_state = "done" if searchable else "failed"
+        document.searchable_sha256 = searchable or document.searchable_sha256
+        document.detail = f"{document.detail}; whole scan {made.detail}"[:500]
+        session.commit()
+    report.sent += 1 if searchable else 0
+    report.failed += 0 if searchable else 1
+    log.info("OCR queue: document %d, %d pages read in %.1f s", document_id, reader.pages_read, reader.seconds)

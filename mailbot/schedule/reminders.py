@@ -33,6 +33,8 @@ def reminder_specs(key: str, case: CaseView, findings: list[dict[str, Any]], rul
     requestor = (case.requestor_email,)
     key = key.split("@", 1)[0]      # deadline keys carry their due date
     series, _, days = key.partition(":")
+    if series == "documents" and any(f["code"] == "condition_not_offered" for f in findings):
+        return []   # told which hospitals offer it; nothing to remind of
     if series == "documents":
         return [ReplySpec("requestor/reminder_documents", requestor, lang,
                           {**ctx, "days": days, "delete_on": delete_on,

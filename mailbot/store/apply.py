@@ -12,11 +12,13 @@ from sqlalchemy.orm import Session
 
 from mailbot.store import cases as case_store
 from mailbot.store.files import FileStore
+from mailbot.store.undelivered import apply_delivery
 from mailbot.store.models import Case, Document, Event, InboundMessage, Payment, PendingCommandRecord
 from mailbot.workflow.model import Decision
 
 DOCUMENT_COPY = ("inbound_id", "filename", "sha256", "size", "kind", "doc_types", "pages", "has_text", "problem",
-                 "name_ok", "name_reason", "suggestion", "detail", "language", "received_at")
+                 "name_ok", "name_reason", "suggestion", "detail", "language", "received_at", "inside",
+                 "searchable_sha256", "ocr_state")
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ def apply(session: Session, files: FileStore, d: Decision, inbound: Inbound, now
             PendingCommandRecord.message_id == request_id, PendingCommandRecord.status == "pending")
             .values(status=status, resolved_at=now).execution_options(synchronize_session=False))
     session.flush()
+    if d.delivery is not None:
+        apply_delivery(session, case, d.delivery, now)
     return case, row
 
 
@@ -105,8 +109,11 @@ def _file_documents(session: Session, files: FileStore, d: Decision, inbound: In
         if a.sha256 not in wanted:
             continue
         files.put(inbound.files[a.sha256])   # content-addressed; stored before the commit that refers to it
+        if a.searchable_sha256:              # the PDF made of a photo or a scan: the staff's copy
+            files.put(inbound.files[a.searchable_sha256])
         session.add(Document(
             case_id=case.id, inbound_id=row.id, filename=a.filename[:255], sha256=a.sha256, size=a.size,
             kind=a.kind, doc_types=list(a.doc_types), pages=a.pages, has_text=a.has_text, problem=a.problem,
             name_ok=a.name_ok, name_reason=a.name_reason, suggestion=a.suggestion, detail=a.detail[:500],
-            language=a.language or None, received_at=now))
+            language=a.language or None, received_at=now, inside=[name[:255] for name in a.inside],
+            searchable_sha256=a.searchable_sha256, ocr_state="queued" if a.ocr_queued else ""))

@@ -38,13 +38,14 @@ def view(case: Case) -> CaseView:
         documents=tuple(StoredDocument(d.filename, d.sha256, tuple(d.doc_types or ()),
                                        d.problem is None and d.name_ok,
                                        d.problem or ("" if d.name_ok else f"badly named ({d.name_reason})"),
-                                       active_content_of(d.detail or ""), d.language or "")
+                                       active_content_of(d.detail or ""), d.language or "", tuple(d.inside or ()),
+                                       d.searchable_sha256)
                         for d in case.documents),
         condition_id=case.condition_id, specialist_email=case.specialist_email, amount_due=case.amount_due,
         triage=dict(case.triage or {}), declined_by=tuple(case.declined_by or ()),
         pending_extra=dict(case.pending_extra or {}), parent_ref=case.parent_ref,
         report_sent_at=case.report_sent_at, opened_at=case.opened_at, additional_of=case.additional_of,
-        after_report=dict(case.after_report or {}),
+        after_report=dict(case.after_report or {}), hospital=case.hospital,
     )
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mailbot.store import cases as case_store
+from mailbot.store import undelivered
 from mailbot.outbox.ids import unguessable
 from mailbot.store.models import Case, CaseCounter, Event, OutboxMessage, PendingCommandRecord
 from mailbot.workflow.envelope import Envelope
@@ -24,8 +25,10 @@ def load_facts(session: Session, envelope: Envelope, *, case_prefix: str, now: d
         by_thread = case_store.by_ref(session, envelope.bounced_refs[0])
     by_reference = next(filter(None, (case_store.by_ref(session, ref) for ref in envelope.refs)), None)
     sender_open = case_store.open_cases_awaiting_documents(session, msg.from_addr) if msg.from_addr else []
+    bounced = undelivered.sent_mail(session, envelope.report.original_ids) if envelope.report else None
+    bounced_case = case_store.by_ref(session, bounced.case_ref) if bounced and bounced.case_ref else None
     sender_active = case_store.open_cases_of(session, msg.from_addr) if msg.from_addr and envelope.attachments else []
-    candidates = list({c.id: c for c in (by_thread, by_reference, *sender_open, *sender_active)
+    candidates = list({c.id: c for c in (by_thread, by_reference, *sender_open, *sender_active, bounced_case)
                        if c is not None}.values())
     cited = [m for m in (msg.in_reply_to, *msg.references) if m]
     return Facts(
@@ -37,6 +40,8 @@ def load_facts(session: Session, envelope: Envelope, *, case_prefix: str, now: d
         replies_today=replies_today(session, now),
         noted_today=noted_today(session, candidates, now),
         next_ref=peek_next_ref(session, case_prefix, now.astimezone(zone).year),
+        bounced=bounced, bounced_case=case_store.view(bounced_case) if bounced_case else None,
+        undelivered=undelivered.paused_by_ref(session, [c.ref for c in candidates]),
         threaded=threaded_refs(session, cited, msg.from_addr),
         pending=pending_answered(session, cited),
         awaiting=awaiting_confirmation(session, candidates, now),
@@ -136,7 +141,7 @@ def case_facts(session: Session, case: Case, *, now: datetime) -> Facts:
     """For a command given outside the mail (`mailbot payment`): the case and what it needs."""
     return Facts(by_reference=case_store.view(case), parents=parents_of(session, [case]),
                  specialist_loads=case_store.open_cases_by_specialist(session),
-                 replies_today=replies_today(session, now))
+                 replies_today=replies_today(session, now), undelivered=undelivered.paused_by_ref(session, [case.ref]))
 
 
 def parents_of(session: Session, cases: list[Case]) -> dict:

@@ -69,6 +69,7 @@ class Case(Base):
     parent_ref: Mapped[str | None] = mapped_column(String(32))
     additional_of: Mapped[str | None] = mapped_column(String(32))   # the reported case this opinion follows
     after_report: Mapped[dict[str, Any]] = mapped_column(default=dict)   # the report's files, the treatment path
+    hospital: Mapped[str | None] = mapped_column(String(64))   # hospitals.toml id; None: the office of config
     paid_at: Mapped[datetime | None]
     report_sent_at: Mapped[datetime | None]
     report_due_at: Mapped[datetime | None]
@@ -111,6 +112,13 @@ class Document(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
     language: Mapped[str | None] = mapped_column(String(8))   # detected language of the text layer, if judged
     received_at: Mapped[datetime]
+    inside: Mapped[list[Any]] = mapped_column(default=list)   # containers it was unpacked from, innermost first
+    # A photo turned into a PDF, or a scan given a text layer by OCR: what the staff receive (the
+    # original, `sha256`, is kept too). None: the document is sent as it came.
+    searchable_sha256: Mapped[str | None] = mapped_column(String(64))
+    # OCR of a long scan left to the background job (schedule/jobs.run_ocr_queue): "" nothing to do, "queued",
+    # "running:<ISO time claimed>", "done", "failed".
+    ocr_state: Mapped[str] = mapped_column(String(40), default="")
 
     case: Mapped[Case] = relationship(back_populates="documents")
 
@@ -176,6 +184,26 @@ class DeliveryAlert(Base):
     __tablename__ = "delivery_alerts"
     outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"), primary_key=True)
     at: Mapped[datetime]
+
+
+class UndeliveredAddress(Base):
+    """An address of a case that bounced for good: automatic mail to it is paused for that case
+    until an admin records a corrected address (`resolved_at` then set). The row keeps the
+    bounced mail's Message-ID (to resend it), the status code and the remote server's words,
+    never the bounce's body."""
+
+    __tablename__ = "undelivered_addresses"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    address: Mapped[str] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(32))             # requestor, patient, triage, specialist, ...
+    status: Mapped[str] = mapped_column(String(16), default="")   # "5.1.1"
+    diagnostic: Mapped[str] = mapped_column(Text, default="")
+    message_id: Mapped[str] = mapped_column(String(255), default="")   # our mail that bounced
+    purpose: Mapped[str] = mapped_column(String(64), default="")
+    at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str] = mapped_column(String(320), default="")   # admin address, or "cli"
 
 
 class Payment(Base):

@@ -1,6 +1,7 @@
 """What the database says about the office's work now, in refs and counts (no names, no
 addresses): the outbox, the quarantined messages, the cases by state and opened since a time,
-the triage and report deadlines due today or past, and the last good cycle. `mailbot status`
+the triage and report deadlines due today or past, the cases with an address that bounced for
+good and is not corrected yet, and the last good cycle. `mailbot status`
 shows it; the admins' daily digest (schedule/digest.py) mails it."""
 
 from __future__ import annotations
@@ -10,14 +11,15 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, inspect, select
-from sqlalchemy.orm import Session, load_only, sessionmaker
+from sqlalchemy.orm import Session, defer, sessionmaker
 
 from mailbot.config import Config
 from mailbot.schedule.deadlines import triage_due
 from mailbot.schedule.policy import case_times, policy_of
 from mailbot.schedule.workdays import WorkCalendar
 from mailbot.store.markers import LAST_CYCLE
-from mailbot.store.models import Case, InboundMessage, Marker, OutboxMessage
+from mailbot.store.models import Case, InboundMessage, Marker, OutboxMessage, UndeliveredAddress
+from mailbot.store.undelivered import cases_with_undelivered
 from mailbot.workflow.model import CLOSED_STATES, OPEN_STATES
 
 
@@ -40,6 +42,7 @@ class OfficeFacts:
     new_cases: list[str] = field(default_factory=list)                # refs opened since `since`
     due_today: list[Deadline] = field(default_factory=list)
     overdue: list[Deadline] = field(default_factory=list)
+    cases_with_undelivered: int = 0    # a requestor's or patient's address bounced for good, not corrected
     last_cycle: str | None = None      # ISO time in the office's zone
 
 
@@ -62,7 +65,10 @@ def office_facts(sessions: sessionmaker[Session], config: Config, calendar: Work
             facts.new_cases = list(session.execute(select(Case.ref).where(Case.opened_at >= since)
                                                    .order_by(Case.id)).scalars())
         _deadlines(session, facts, config, calendar, now)
-        if inspect(session.connection()).has_table(Marker.__tablename__):
+        tables = inspect(session.connection())
+        if tables.has_table(UndeliveredAddress.__tablename__):   # an older schema has none
+            facts.cases_with_undelivered = cases_with_undelivered(session)
+        if tables.has_table(Marker.__tablename__):
             marker = session.get(Marker, LAST_CYCLE)
             facts.last_cycle = marker.at.astimezone(zone).isoformat(timespec="seconds") if marker else None
     return facts
@@ -72,9 +78,10 @@ def _deadlines(session: Session, facts: OfficeFacts, config: Config, calendar: W
     """Triage and report deadlines of open cases: due later today, or already past."""
     zone, policy = config.office.zone, policy_of(config)
     today = now.astimezone(zone).date()
-    columns = load_only(Case.ref, Case.state, Case.opened_at, Case.completed_at, Case.triage, Case.report_due_at)
-    cases = session.execute(select(Case).options(columns)   # only these: an older schema may lack later columns
-                            .where(Case.state.in_(("in_triage", "with_specialist"))).order_by(Case.id)).scalars()
+    present = {c["name"] for c in inspect(session.connection()).get_columns(Case.__tablename__)}
+    later = [defer(getattr(Case, c.key)) for c in Case.__table__.columns if c.name not in present]
+    cases = session.execute(select(Case).options(*later).where(Case.state.in_(("in_triage", "with_specialist")))
+                            .order_by(Case.id)).scalars()   # an older schema lacks a later column: not read
     for case in cases:
         times = case_times(case)
         kind, due = ("triage", triage_due(times, calendar, zone, policy)) if case.state == "in_triage" else \

@@ -12,8 +12,8 @@ missing file:
    this, `sweep_orphan_files(session, files)` finds and removes them later.
 
 Files are content-addressed and shared: an update case copies its parent's document rows, and a
-patient may send the same PDF for two cases. A file goes only when no `Document.sha256` and no
-`InboundMessage.raw_sha256` of any remaining row names it.
+patient may send the same PDF for two cases. A file goes only when no `Document.sha256`, no
+`Document.searchable_sha256` and no `InboundMessage.raw_sha256` of any remaining row names it.
 
 `scrub_database(session)` (SQLite only) truncates the write-ahead log after the commit, so old
 page images of the purged rows do not linger in the `-wal` file; `purge_case` also turns on
@@ -100,8 +100,9 @@ def purge_case(session: Session, files: FileStore, case: Case, *, now: datetime,
     ref, state, opened_at, closed_at = case.ref, case.state, case.opened_at, case.closed_at
 
     inbound = _case_messages(session, case_id)
-    documents = session.execute(select(Document.id, Document.sha256).where(Document.case_id == case_id)).all()
-    candidates = {sha for _, sha in documents} | set(inbound.values())
+    documents = session.execute(select(Document.id, Document.sha256, Document.searchable_sha256)
+                                .where(Document.case_id == case_id)).all()
+    candidates = {sha for _, sha, _ in documents} | {made for _, _, made in documents if made} | set(inbound.values())
     keep_stub = _repoint_borrowed_documents(session, case_id, inbound)
 
     _delete_rows(session, case_id, inbound, keep_stub)
@@ -181,6 +182,8 @@ def _still_used(session: Session, candidates: set[str]) -> set[str]:
         wanted = list(candidates)
         used.update(session.execute(select(Document.sha256).where(Document.sha256.in_(wanted))).scalars())
         used.update(session.execute(
+            select(Document.searchable_sha256).where(Document.searchable_sha256.in_(wanted))).scalars())
+        used.update(session.execute(
             select(InboundMessage.raw_sha256).where(InboundMessage.raw_sha256.in_(wanted))).scalars())
     return used
 
@@ -216,6 +219,8 @@ def delete_unreferenced_files(files: FileStore, digests: Iterable[str]) -> int:
 
 def referenced_digests(session: Session) -> set[str]:
     used = set(session.execute(select(Document.sha256).distinct()).scalars())
+    used.update(session.execute(select(Document.searchable_sha256).where(
+        Document.searchable_sha256.is_not(None)).distinct()).scalars())
     used.update(session.execute(select(InboundMessage.raw_sha256).distinct()).scalars())
     return used
 

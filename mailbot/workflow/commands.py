@@ -12,11 +12,14 @@ from decimal import Decimal, InvalidOperation
 
 from mailparser_reply import EmailReplyParser
 
-STAFF_VERBS = {"triage": ("APPROVE", "MISSING", "REJECT"), "admin": ("PAID",),
+STAFF_VERBS = {"triage": ("APPROVE", "MISSING", "REJECT"), "admin": ("PAID", "EMAIL"),
                "specialist": ("DECLINE", "CONSULT", "MISSING")}
 REQUESTOR_VERBS = ("CANCEL", "YES", "NO", "TREATMENT", "ADDITIONAL")
 ALL_VERBS = ("APPROVE", "MISSING", "REJECT", "PAID", "DECLINE", "CONSULT", "CANCEL", "YES", "NO", "TREATMENT",
-             "ADDITIONAL")
+             "ADDITIONAL", "EMAIL")
+# EMAIL <role> <address>: the roles whose address an admin may correct (Italian words too)
+EMAIL_ROLES = {"requestor": "requestor", "patient": "patient", "richiedente": "requestor", "paziente": "patient"}
+_EMAIL_LINE = re.compile(r"(\w+)\s*:?\s+<?([^\s<>@]+@[^\s<>@]+\.[^\s<>@]+?)>?", re.I)
 # the answer to a request to confirm a command, in English and Italian
 CONFIRM_WORDS = ("CONFIRM", "CONFERMA")
 # Italian words a requestor may use for the same answers
@@ -32,6 +35,7 @@ _USAGE = {
     "CONSULT": "CONSULT: <what and why>",
     "CANCEL": "CANCEL", "YES": "YES", "NO": "NO",
     "TREATMENT": "TREATMENT", "ADDITIONAL": "ADDITIONAL (your question on the lines below)",
+    "EMAIL": "EMAIL <requestor|patient> <address>",
 }
 
 
@@ -104,6 +108,13 @@ def parse_command(line: str, allowed: tuple[str, ...] = ALL_VERBS) -> Command | 
     if verb not in ALL_VERBS:
         return None
     rest = m.group(3).strip().rstrip(".!")
+    if verb == "EMAIL":   # "Email received, thanks" is words, not a command
+        found = _EMAIL_LINE.fullmatch(rest)
+        if found is None or found.group(1).lower() not in EMAIL_ROLES:
+            return None
+        if verb not in allowed:
+            return Unparsed(verb, line, "not_allowed")
+        return Command(verb, (EMAIL_ROLES[found.group(1).lower()], found.group(2).lower()), rest, line)
     if verb not in allowed:
         return Unparsed(verb, line, "not_allowed")
     if verb in ("CANCEL", "YES", "NO"):

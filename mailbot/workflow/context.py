@@ -38,4 +38,6 @@ def case_context(case: CaseView, rulebook: Rulebook, language: str, office_name:
             "condition": cond.title.get(language) if cond else form.get("condition", ""),
             "consultation_type": case.triage.get("consultation_type") or form.get("consultation_type", ""),
             "clinical_question": form.get("clinical_question", ""), "delivery": form.get("delivery", "email"),
-            "triage_note": case.triage.get("note", ""), "state": case.state}
+            "triage_note": case.triage.get("note", ""), "state": case.state,
+            "consultation_types": list(cond.consultation_types) if cond else [],
+            "specialties": list(cond.specialties) if cond else []}

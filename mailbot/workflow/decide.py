@@ -14,8 +14,10 @@ import dataclasses
 from datetime import datetime
 
 from mailbot.rulebook.models import Rulebook
+from mailbot.workflow.bounces import decide_bounce, withheld
 from mailbot.workflow.effects import StaffFacts
 from mailbot.workflow.envelope import Envelope
+from mailbot.workflow.hospitals import form_in, hospital_of, office_for, written_to
 from mailbot.workflow.intake import decide as decide_intake
 from mailbot.workflow.limits import split_by_cap, split_staff
 from mailbot.workflow.commands import is_confirmation, own_words
@@ -29,15 +31,16 @@ from mailbot.workflow.transitions import STAFF_ROLES, Disposition, Role, State, 
 def route_of(envelope: Envelope, facts: Facts, rulebook: Rulebook, now: datetime) -> Route:
     """Thread, then ref, then the sender's open case that has every attached file already, then
     the sender's one open case awaiting documents; an update or a new case for new documents on a
-    closed one. A ref that names no case opens none either: the sender is a stranger to it (see
+    closed one. With hospitals, a fresh mail joins only the sender's cases at the hospital it is
+    written to. A ref that names no case opens none either: the sender is a stranger to it (see
     `decide`), unless the mail finds the sender's own open case."""
-    form_here: dict[str, str] = dict(envelope.body_form)
-    for a in envelope.attachments:
-        form_here.update(a.form_fields)
-    other_patient = any(form_names_other_patient(form_here, c) for c in facts.sender_open)
-    resent = resent_to(facts.sender_active, frozenset(a.sha256 for a in envelope.attachments))
+    form_here = form_in(envelope)
+    sender_open = same_hospital(facts.sender_open, envelope, rulebook)
+    sender_active = same_hospital(facts.sender_active, envelope, rulebook)
+    other_patient = any(form_names_other_patient(form_here, c) for c in sender_open)
+    resent = resent_to(sender_active, frozenset(a.sha256 for a in envelope.attachments))
     route = choose_case(Candidates(by_thread=facts.by_thread, by_reference=facts.by_reference,
-                                   sender_open=facts.sender_open, resent=resent),
+                                   sender_open=sender_open, resent=resent),
                         carries_form_for_other_patient=other_patient)
     if sender_role(envelope.sender, None, rulebook) in STAFF_ROLES or \
             is_treatment_reply(route.case, envelope.sender, route.case is not None and route.case.ref in facts.threaded):
@@ -56,7 +59,8 @@ def staff_facts(case: CaseView, facts: Facts, rulebook: Rulebook, office: Office
         member = next((m for m in rulebook.staff.specialists if str(m.email).lower() == previous), None)
         same = member is not None and facts.specialist_loads.get(previous, 0) < member.max_open_cases
     return StaffFacts(now=now, open_cases=facts.specialist_loads, report_due=office.report_due(now),
-                      previous_specialist=previous, is_update_same_specialist=same)
+                      previous_specialist=previous, is_update_same_specialist=same,
+                      undelivered=facts.undelivered.get(case.ref, ()))
 
 
 def report_documents(role: str, attachments) -> tuple[tuple[str, str], ...]:
@@ -68,9 +72,32 @@ def report_documents(role: str, attachments) -> tuple[tuple[str, str], ...]:
                  and not a.duplicate)
 
 
+def same_hospital(cases: tuple[CaseView, ...], envelope: Envelope, rulebook: Rulebook) -> tuple[CaseView, ...]:
+    """The sender's open cases a fresh mail may join: with hospitals, only those of the hospital it
+    is written to (a request sent to another hospital of the network is a request of its own)."""
+    if not rulebook.hospitals or not cases:
+        return cases
+    chosen = written_to(envelope, rulebook)
+    return tuple(c for c in cases if (c.hospital or rulebook.default_hospital) == chosen)
+
+
+def for_message(envelope: Envelope, route: Route, rulebook: Rulebook, office: Office) -> tuple[Rulebook, Office]:
+    """The rules and office of the hospital this message is for (themselves without hospitals)."""
+    msg = envelope.message
+    hospital = hospital_of(rulebook, route.case, form_in(envelope), (*msg.delivered_to, *msg.to, *msg.cc),
+                           envelope.received_for)
+    return rulebook.for_hospital(hospital), office_for(office, rulebook, hospital)
+
+
 def decide(envelope: Envelope, facts: Facts, rulebook: Rulebook, office: Office, now: datetime) -> Decision:
+    if facts.bounced_case is not None:   # a bounce of our own mail: filed on its case, never answered
+        bounce = decide_bounce(envelope, facts, rulebook, office,
+                               staff_facts(facts.bounced_case, facts, rulebook, office, now))
+        if bounce is not None:   # its notices bounded like any other (one per address and state)
+            return paused(staff_bounded(bounce, facts, office.max_replies_per_day), facts)
     msg, attachments = envelope.message, envelope.attachments
     route = route_of(envelope, facts, rulebook, now)
+    rulebook, office = for_message(envelope, route, rulebook, office)
     case = route.case
     if case is not None:
         known = frozenset(d.sha256 for d in case.documents)
@@ -87,7 +114,7 @@ def decide(envelope: Envelope, facts: Facts, rulebook: Rulebook, office: Office,
         if decision is None:
             decision = decide_command(msg.from_addr, attachments, case, role, read_command(msg.text, role), rulebook,
                                       office, staff_facts(case, facts, rulebook, office, now),
-                                      tuple((d.sha256, d.filename) for d in case.documents if d.usable),
+                                      tuple(d.sent_as for d in case.documents if d.usable),
                                       report_documents(role, attachments),
                                       proof=proof_of(envelope, facts, case, role, office), message_id=msg.message_id,
                                       body=own_words(msg.text) if role == Role.SECRETARIAT else "")
@@ -98,8 +125,8 @@ def decide(envelope: Envelope, facts: Facts, rulebook: Rulebook, office: Office,
                                  noted_today=case is not None and case.ref in facts.noted_today)
         if route.how == "resend" and decision.disposition == Disposition.FILED:
             decision = resend(decision, already=case.ref in facts.acknowledged_resends)
-    return staff_bounded(capped(decision, facts.replies_today, office.max_replies_per_day), facts,
-                         office.max_replies_per_day)
+    return paused(staff_bounded(capped(decision, facts.replies_today, office.max_replies_per_day), facts,
+                                office.max_replies_per_day), facts)
 
 
 def resend(decision: Decision, *, already: bool) -> Decision:
@@ -153,7 +180,7 @@ def confirmation(envelope: Envelope, facts: Facts, case: CaseView, role: Role, r
         parsed = None if pending.verb == Verb.REPORT else read_command(pending.text or pending.line, role)
         decision = decide_command(pending.address, original, case, role, parsed, rulebook, office,
                                   staff_facts(case, facts, rulebook, office, now),
-                                  tuple((d.sha256, d.filename) for d in case.documents if d.usable),
+                                  tuple(d.sent_as for d in case.documents if d.usable),
                                   report_documents(role, original),
                                   proof=Proof("confirmed", refused=office.require_authenticated_staff
                                               and role in STAFF_ROLES and not envelope.authenticated),
@@ -169,6 +196,12 @@ def confirmation(envelope: Envelope, facts: Facts, case: CaseView, role: Role, r
             resolves=(pending.request_id, "expired") if pending.status == "pending" else None)
     event = ("command_confirmed", {"verb": pending.verb, "by": pending.address})
     return dataclasses.replace(decision, events=(event, *decision.events), resolves=(pending.request_id, "confirmed"))
+
+
+def paused(decision: Decision, facts: Facts) -> Decision:
+    """Replies to the case's undeliverable addresses withheld (workflow/bounces.py)."""
+    stopped = facts.undelivered.get(decision.case_ref or "", ())
+    return withheld(decision, tuple(u.address for u in stopped))
 
 
 def capped(decision: Decision, sent_today: dict[str, int], cap: int) -> Decision:

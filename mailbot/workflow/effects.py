@@ -16,7 +16,7 @@ from mailbot.rulebook.models import Rulebook, StaffMember
 from mailbot.workflow.assignment import choose_specialist
 from mailbot.workflow.commands import Command
 from mailbot.workflow.context import admin_notices, case_context, find_staff, staff_language
-from mailbot.workflow.model import CaseView, Office, ReplySpec
+from mailbot.workflow.model import CaseView, DeliveryPatch, Office, ReplySpec, Undelivered
 from mailbot.workflow.pricing import additional_price, money, quote
 from mailbot.workflow.transitions import ENGINE_TEMPLATES, State, Transition
 
@@ -30,6 +30,7 @@ class StaffFacts:
     report_due: datetime | None = None      # 5 working days from now (for routing)
     previous_specialist: str | None = None  # for an update: who wrote the earlier report
     is_update_same_specialist: bool = False
+    undelivered: tuple[Undelivered, ...] = ()   # the case's addresses paused after a bounce
 
 
 @dataclass(frozen=True)
@@ -72,9 +73,12 @@ class Builder:
         self.message_id = ""                     # the message's own Message-ID (to thread a relay to it)
         self.body = ""                           # the message's latest reply text, quoted history cut
         self.opens: dict[str, Any] | None = None  # the columns of a new case the message opens (ADDITIONAL)
+        self.delivery: DeliveryPatch | None = None
 
     def ctx(self, language: str, **extra) -> dict[str, Any]:
-        return {**case_context(self.case, self.rulebook, language, self.office.name), **extra}
+        """The case as a template shows it, in the state this decision leaves it in."""
+        return {**case_context(self.case, self.rulebook, language, self.office.name),
+                **({"state": self.state} if self.state is not None else {}), **extra}
 
     def send(self, spec: ReplySpec) -> None:
         if spec.purpose not in self.allowed:
@@ -91,6 +95,9 @@ class Builder:
                             documents=documents, auto_submitted="auto-generated"))
 
     def alert(self, kind: str, **extra) -> None:
+        """Every admin notice names who did what: the sender and role of the message that caused it
+        (an empty sender is a command given at the command line)."""
+        extra = {"sender": self.sender, "role": self.role, **extra}
         self.events.append(("admin_alert", {"kind": kind, **{k: v for k, v in extra.items() if k != "line"}}))
         for spec in admin_notices(self.rulebook, kind, {}):   # each admin in their own language
             self.send(replace(spec, context=self.ctx(spec.language, **extra, kind=kind)))
@@ -121,7 +128,8 @@ def approve(b: Builder) -> None:
         else:
             specialty = word
     q = quote(b.rulebook, is_update_same_specialist=b.facts.is_update_same_specialist,
-              courier=b.case.form.get("delivery") == "courier", additional=bool(b.case.additional_of))
+              courier=b.case.form.get("delivery") == "courier", additional=bool(b.case.additional_of),
+              condition_id=b.case.condition_id)
     b.updates["triage"] = {**b.case.triage, "approved_by": b.sender, "approved_at": b.facts.now.isoformat(),
                            "consultation_type": consultation or b.case.form.get("consultation_type", ""),
                            "specialty": specialty or ""}
@@ -154,7 +162,8 @@ def record_payment(b: Builder) -> None:
     amount = Decimal(b.command.args[0]) if b.command.args else expected
     b.payment = {"amount": money(amount), "expected": money(expected), "by": b.sender or "cli"}
     if amount != expected:
-        b.alert("payment_mismatch", amount=money(amount), expected=money(expected))
+        b.alert("payment_mismatch", amount=money(amount), expected=money(expected),
+                currency=b.rulebook.pricing.currency)
 
 
 def decline(b: Builder) -> None:
@@ -179,9 +188,50 @@ def route_to_specialist(b: Builder) -> None:
     b.events.append(("specialist_assigned", {"specialist": str(member.email)}))
     earlier = tuple(tuple(r) for r in case.after_report.get("earlier_report", ()))   # an additional opinion's
     due, documents = facts.report_due, tuple(dict.fromkeys((*b.case_documents, *earlier)))
+    lang = staff_language(member)
+    paid = b.payment or {}
     b.to_member(member, "specialist/new_case", documents=documents,
                 due_date=due.date().isoformat() if due else "", documents_list=[f for _, f in documents],
-                report_days=b.office.report_working_days)
+                case_documents=document_lines(b, documents, lang), report_days=b.office.report_working_days,
+                payment_differs=paid.get("amount", "") != paid.get("expected", ""),
+                extras=[e.title.get(lang) or e.title.get("en") or i for i, e in b.rulebook.pricing.extras.items()])
+
+
+def document_lines(b: Builder, documents: tuple[tuple[str, str], ...], language: str) -> list[dict[str, str]]:
+    """Each attached document with the title of what it is (from documents.toml), in `language`."""
+    types = {d.sha256: d.doc_types for d in b.case.documents}
+    return [{"filename": name, "title": b.rulebook.title(types[sha][0], language) if types.get(sha) else ""}
+            for sha, name in documents]
+
+
+def specialist_unreachable(b: Builder) -> None:
+    """Mail to the case's specialist bounced for good: they count as having declined it."""
+    declined = tuple(dict.fromkeys((*b.case.declined_by, b.sender.lower())))
+    b.updates["declined_by"] = list(declined)
+    b.events.append(("specialist_unreachable", {"specialist": b.sender}))
+
+
+def set_email(b: Builder) -> None:
+    """`EMAIL <role> <address>`: the requestor's or patient's address corrected (the other field too
+    where it held the same address); the last mail that bounced to the old one goes to the new one."""
+    role, address = b.command.args
+    case = b.case
+    requestor_is_patient = case.form.get("requestor_role", "patient") == "patient"
+    old = case.requestor_email.lower() if role == "requestor" else (
+        case.patient_email or (case.requestor_email.lower() if requestor_is_patient else ""))
+    if role == "requestor" or (old and case.requestor_email.lower() == old):
+        b.updates["requestor_email"] = address
+    if role == "patient" or (old and case.patient_email == old):
+        b.updates["form"] = {**case.form, "patient_email": address}
+    failed = [u for u in b.facts.undelivered if u.address in (old, address)]
+    last = failed[-1] if failed else None
+    b.delivery = DeliveryPatch(resume=tuple(dict.fromkeys(u.address for u in failed)),
+                               resend=((last.message_id, address),) if last and last.message_id else (),
+                               by=b.sender or "cli")
+    b.events.append(("address_corrected", {"role": role, "old": old, "new": address,
+                                           "resend": last.message_id if last else ""}))
+    b.alert("address_corrected", address_role=role, old=old, new=address, line=f"{role} {address}",
+            resent=last.purpose if last else "")
 
 
 def propose_extra(b: Builder) -> None:
@@ -419,6 +469,6 @@ def say_closed(b: Builder) -> None:
 
 EFFECTS: dict[str, Callable[[Builder], None]] = {f.__name__: f for f in (
     approve, triage_missing, specialist_missing, reject, record_payment, decline, route_to_specialist,
-    propose_extra, answer_extra, cancel, deliver_report, acknowledge_complete, send_to_triage,
-    ask_for_documents, acknowledge, note_briefly, forward_to_specialist, offer_additional, say_closed,
-    forward_treatment, relay_treatment_reply, open_additional, forward_follow_up)}
+    propose_extra, answer_extra, cancel, deliver_report, specialist_unreachable, set_email, acknowledge_complete,
+    send_to_triage, ask_for_documents, acknowledge, note_briefly, forward_to_specialist, offer_additional,
+    say_closed, forward_treatment, relay_treatment_reply, open_additional, forward_follow_up)}

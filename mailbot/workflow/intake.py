@@ -16,10 +16,12 @@ from typing import Any
 from mailbot.checks.completeness import DocumentFacts, check_completeness
 from mailbot.checks.findings import Finding
 from mailbot.documents.forms import fields_from_body, requestor_name
+from mailbot.documents.photos import PHOTO_KINDS
 from mailbot.parse import ParsedMessage
 from mailbot.rulebook.models import Rulebook
 from mailbot.workflow.commands import own_words
 from mailbot.workflow.effects import Builder, IntakeData, perform
+from mailbot.workflow.hospitals import offering
 from mailbot.workflow.language import detect_language
 from mailbot.workflow.model import (AssessedAttachment, CasePatch, CaseView, Decision, Office,  # noqa: F401
                                     ReplySpec, StoredDocument)
@@ -30,17 +32,24 @@ from mailbot.workflow.transitions import STAFF_ROLES, TABLE, Disposition, Role, 
 def file_findings(attachments: tuple[AssessedAttachment, ...]) -> list[Finding]:
     out: list[Finding] = []
     for a in attachments:
+        where = _where(a.inside)
         if a.duplicate:
-            out.append(Finding("file_duplicate", a.filename))
+            out.append(Finding("file_duplicate", a.filename, where))
         elif a.problem is not None:
-            out.append(Finding("file_problem", a.filename, {"problem": a.problem, "kind": a.kind,
+            out.append(Finding("file_problem", a.filename, {"problem": a.problem, "kind": a.kind, **where,
                                                             **({"language": a.language} if a.language else {})}))
         elif not a.name_ok:
             out.append(Finding("file_badly_named", a.filename, {
-                "reason": a.name_reason, "suggestion": a.suggestion, "types": list(a.doc_types)}))
+                "reason": a.name_reason, "suggestion": a.suggestion, "types": list(a.doc_types), **where}))
         elif not a.doc_types:
-            out.append(Finding("file_unrecognised", a.filename))
+            out.append(Finding("file_unrecognised", a.filename, where))
     return out
+
+
+def _where(inside: tuple[str, ...]) -> dict[str, list[str]]:
+    """Where an unpacked file came from, for replies ("histology.pdf, inside records.zip"); nothing
+    for a file attached directly."""
+    return {"inside": list(inside)} if inside else {}
 
 
 def warning_findings(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...]) -> list[Finding]:
@@ -122,11 +131,15 @@ def _intake(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], rou
         base.language if base else guessed if guessed in office.languages else office.default_language)
     stored = tuple(base.documents) if base else ()
     new_docs = tuple(StoredDocument(a.filename, a.sha256, a.doc_types, a.usable, _problem_note(a), a.active_content,
-                                    a.language)
+                                    a.language, a.inside, a.searchable_sha256)
                      for a in attachments if not a.duplicate)
     condition_id, requirements = check_completeness(
         form=form, consent=consent, rulebook=rulebook,
         documents=[DocumentFacts(d.filename, d.doc_types, d.usable) for d in (*stored, *new_docs)])
+    if condition_id and not rulebook.offers(condition_id):
+        requirements = [Finding("condition_not_offered", condition_id,
+                                {"hospital": rulebook.hospital,
+                                 "offered_by": [h["id"] for h in offering(rulebook, condition_id)]})]
     per_file = file_findings(attachments)
     context = partial(_context, form, rulebook=rulebook, office=office, route=route, requirements=requirements,
                       per_file=per_file, attachments=attachments, condition_id=condition_id,
@@ -147,7 +160,8 @@ def _intake(msg: ParsedMessage, attachments: tuple[AssessedAttachment, ...], rou
     if b.state != (case.state if case else None):
         patch = patch.set(state=b.state)
     if case is None:
-        patch = patch.set(requestor_email=msg.from_addr, **({"parent_ref": parent.ref} if parent else {}))
+        patch = patch.set(requestor_email=msg.from_addr, **({"parent_ref": parent.ref} if parent else {}),
+                          **({"hospital": rulebook.hospital} if rulebook.hospital else {}))
     return Decision(
         disposition=Disposition.FILED, case_ref=case.ref if case else None, new_case=case is None, routed_by=route.how,
         sender_role=role, state_before=case.state if case else None, state_after=b.state, language=language,
@@ -191,10 +205,11 @@ def _intake_data(msg: ParsedMessage, case: CaseView | None, form: dict[str, str]
                  "unreadable_parts": list(msg.unreadable_parts)},
         triage_context=lambda lang: {**context(lang), "unreadable_parts": list(msg.unreadable_parts),
                                      "documents": [_doc_line(d, lang, rulebook) for d in all_docs if d.usable],
-                                     "unusable": [{"filename": d.filename, "problem": d.problem, "language": d.language}
+                                     "unusable": [{"filename": d.filename, "problem": d.problem, "language": d.language,
+                                                   **_where(d.inside)}
                                                   for d in all_docs if not d.usable]},
-        usable_documents=tuple((d.sha256, d.filename) for d in all_docs if d.usable),
-        fresh_documents=tuple((d.sha256, d.filename) for d in new_docs if d.usable),
+        usable_documents=tuple(d.sent_as for d in all_docs if d.usable),
+        fresh_documents=tuple(d.sent_as for d in new_docs if d.usable),
         active_files=tuple(d.filename for d in new_docs if d.usable and d.active_content),
         report_due_if_restarted=report_due, own_words=own_words(msg.text),
         **_ask(form, requirements, any(d.usable for d in all_docs) or bool(form)))
@@ -221,6 +236,8 @@ def _ask(form: dict[str, str], requirements: list[Finding], usable_any: bool) ->
     if any(f.code in ("consent_missing", "consent_mismatch") for f in requirements):
         forms_needed.append("consent_form")
     purpose = "requestor/missing_documents" if usable_any else "requestor/instructions"
+    if any(f.code == "condition_not_offered" for f in requirements):
+        return {"forms_needed": (), "ask_purpose": "requestor/condition_not_offered"}
     if purpose == "requestor/instructions" and "consent_form" not in forms_needed:
         forms_needed.append("consent_form")   # they may need it; it costs nothing to include
     return {"forms_needed": tuple(forms_needed), "ask_purpose": purpose}
@@ -233,8 +250,23 @@ def _problem_note(a: AssessedAttachment) -> str:
 
 
 def _doc_line(d: StoredDocument, language: str, rulebook: Rulebook) -> dict[str, Any]:
-    return {"filename": d.filename, "types": [rulebook.title(t, language) for t in d.doc_types[:1]],
-            "active_content": list(d.active_content)}
+    titles = [rulebook.title(t, language) for t in d.doc_types[:1]]
+    return {"filename": d.sent_as[1], "types": titles, "title": titles[0] if titles else "",
+            "active_content": list(d.active_content), **_where(d.inside)}   # named as attached for the staff
+
+
+def _file_notes(per_file: list[Finding], language: str, rulebook: Rulebook, office: Office) -> list[dict[str, Any]]:
+    """One entry per file with a problem: its finding, the suggested types in the case language,
+    the languages accepted for a file written in another."""
+    files = []
+    for f in per_file:
+        entry = {"filename": f.subject, "code": f.code, **f.detail}
+        if f.code == "file_badly_named":
+            entry["types"] = [rulebook.title(t, language) for t in f.detail.get("types", [])]
+        if f.detail.get("problem") == "foreign_language":
+            entry["accepted"] = list(office.accepted_languages)
+        files.append(entry)
+    return files
 
 
 def _context(form: dict[str, str], language: str, rulebook: Rulebook, office: Office, route: Route,
@@ -249,7 +281,7 @@ def _context(form: dict[str, str], language: str, rulebook: Rulebook, office: Of
         note = notes[doc_id].get(language) if doc_id in notes else ""
         return {"id": doc_id, "title": rulebook.title(doc_id, language), "description": desc, "note": note}
 
-    missing, any_of, form_problems, unknown_condition = [], [], [], None
+    missing, any_of, form_problems, unknown_condition, not_offered = [], [], [], None, None
     consent_missing = consent_mismatch = request_form_missing = False
     for f in requirements:
         if f.code == "document_missing":
@@ -262,23 +294,20 @@ def _context(form: dict[str, str], language: str, rulebook: Rulebook, office: Of
         elif f.code == "condition_unknown":
             unknown_condition = {"given": f.detail["given"],
                                  "known": [rulebook.conditions[c].title.get(language) for c in f.detail["known"]]}
+        elif f.code == "condition_not_offered":
+            not_offered = {"hospital": office.name, "hospitals": offering(rulebook, f.subject)}
         elif f.code == "consent_missing":
             consent_missing = True
         elif f.code == "consent_mismatch":
             consent_mismatch = True
         elif f.code == "request_form_missing":
             request_form_missing = True
-    files = []
-    for f in per_file:
-        entry = {"filename": f.subject, "code": f.code, **f.detail}
-        if f.code == "file_badly_named":
-            entry["types"] = [rulebook.title(t, language) for t in f.detail.get("types", [])]
-        if f.detail.get("problem") == "foreign_language":
-            entry["accepted"] = list(office.accepted_languages)
-        files.append(entry)
+    files = _file_notes(per_file, language, rulebook, office)
     condition = rulebook.conditions.get(condition_id) if condition_id else None
-    received = [{"filename": a.filename, "types": [rulebook.title(t, language) for t in a.doc_types[:1]]}
-                for a in attachments if a.usable]
+    received = [{"filename": a.filename, "types": [rulebook.title(t, language) for t in a.doc_types[:1]],
+                 **_where(a.inside)} for a in attachments if a.usable]
+    photos = [{"filename": a.filename, "read": a.has_text, **_where(a.inside)}
+              for a in attachments if a.usable and a.kind in PHOTO_KINDS]
     return {
         "office_name": office.name, "office_address": office.address,
         "requestor_name": requestor_name(form),
@@ -289,10 +318,13 @@ def _context(form: dict[str, str], language: str, rulebook: Rulebook, office: Of
         "consultation_type": form.get("consultation_type", ""), "clinical_question": form.get("clinical_question", ""),
         "delivery": form.get("delivery", "email"), "share_with_referring_physician": form.get("share_with_referring_physician", "no"),
         "missing": missing, "any_of": any_of, "form_problems": form_problems, "unknown_condition": unknown_condition,
+        **({"not_offered": not_offered} if not_offered else {}),
         "consent_missing": consent_missing, "consent_mismatch": consent_mismatch,
         "request_form_missing": request_form_missing, "files": files, "received": received,
         "routed_by": route.how, "triage_days": office.triage_working_days,
+        "consultation_types": list(condition.consultation_types) if condition else [],
+        "specialties": list(condition.specialties) if condition else [],
         "known_conditions": [c.title.get(language) for c in rulebook.conditions.values()],
-        "accepted_languages": list(office.accepted_languages), "delete_on": delete_on,
-        "incomplete_days": office.incomplete_days,
+        "accepted_languages": list(office.accepted_languages), "delete_on": delete_on, "incomplete_days": office.incomplete_days,
+        **({"photos": photos} if photos else {}),   # thanked for, and told a PDF is preferred next time
     }

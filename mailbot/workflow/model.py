@@ -7,7 +7,7 @@ from datetime import datetime, timezone, tzinfo
 from typing import Any
 
 from mailbot.checks.findings import Finding
-from mailbot.documents.assess import AssessedAttachment  # noqa: F401  (part of a Decision)
+from mailbot.documents.assess import AssessedAttachment, pdf_name  # noqa: F401  (part of a Decision)
 from mailbot.workflow.transitions import CLOSED_STATES, OPEN_STATES, Disposition, Role, State  # noqa: F401
 
 
@@ -28,13 +28,21 @@ class Office:
     calendar: Any = None                 # schedule.workdays.WorkCalendar, for working-day deadlines
     require_authenticated_staff: bool = False   # staff commands need a DKIM/SPF pass from our server
     authserv_id: str = ""                # that server's Authentication-Results id
-    accepted_languages: tuple[str, ...] = ("en", "it")   # languages a clinical document may be written in
+    hospital: str = ""                   # the hospital (hospitals.toml id) this office value is for
+    accepted_languages: tuple[str, ...] = ("en", "it")   # languages clinical documents may be in
+    own_addresses: tuple[str, ...] = ()  # every address the robot receives on (all hospitals')
+    ref_prefixes: tuple[str, ...] = ()   # every case prefix in use (all hospitals'), besides case_prefix
     incomplete_days: int = 90            # an incomplete request is deleted this long after it was opened
     confirmation_days: int = 7           # how long a request to confirm a command stays open
 
     @property
     def default_language(self) -> str:
         return self.languages[0]
+
+    @property
+    def prefixes(self) -> tuple[str, ...]:
+        """The case prefixes a ref in a message may carry."""
+        return tuple(dict.fromkeys((self.case_prefix, *self.ref_prefixes)))
 
     @property
     def domain(self) -> str:
@@ -55,6 +63,15 @@ class StoredDocument:
     problem: str = ""   # why it is not usable, for the staff's view
     active_content: tuple[str, ...] = ()   # JavaScript, OpenAction... (documents.inspect.ACTIVE_KINDS)
     language: str = ""     # the language it is written in, when not one the office accepts
+    inside: tuple[str, ...] = ()           # the containers it was unpacked from, innermost first
+    searchable_sha256: str | None = None   # the PDF the staff receive instead (a photo, an OCRed scan)
+
+    @property
+    def sent_as(self) -> tuple[str, str]:
+        """(digest, file name) of what the staff receive: the PDF made of a photo or a scan, else the file."""
+        if self.searchable_sha256:
+            return self.searchable_sha256, pdf_name(self.filename)
+        return self.sha256, self.filename
 
 
 @dataclass(frozen=True)
@@ -79,6 +96,7 @@ class CaseView:
     opened_at: datetime | None = None
     additional_of: str | None = None       # the reported case this additional opinion follows
     after_report: dict[str, Any] = field(default_factory=dict)   # "report": its files; "treatment": the forward
+    hospital: str | None = None            # its hospital (hospitals.toml id); None: the one of config
 
     @property
     def patient_email(self) -> str:
@@ -132,6 +150,7 @@ class CasePatch:
     parent_ref: str | None = UNSET
     additional_of: str | None = UNSET
     after_report: dict[str, Any] = UNSET
+    hospital: str | None = UNSET
     completed_at: datetime | None = UNSET
     paid_at: datetime | None = UNSET
     report_due_at: datetime | None = UNSET
@@ -146,6 +165,38 @@ class CasePatch:
 
     def __bool__(self) -> bool:
         return bool(self.as_dict())
+
+
+@dataclass(frozen=True)
+class SentMail:
+    """One message of ours, as the outbox keeps it (the one a bounce names)."""
+
+    message_id: str
+    case_ref: str | None
+    recipients: tuple[str, ...]
+    purpose: str
+
+
+@dataclass(frozen=True)
+class Undelivered:
+    """An address of a case that bounced for good: automatic mail to it is paused for the case."""
+
+    address: str
+    role: str                 # its role on the case when it bounced (requestor, patient, specialist...)
+    status: str = ""          # "5.1.1"
+    diagnostic: str = ""      # the remote server's words, one line
+    message_id: str = ""      # our mail that bounced (the one a corrected address gets again)
+    purpose: str = ""
+
+
+@dataclass(frozen=True)
+class DeliveryPatch:
+    """What a decision changes about the case's undeliverable addresses."""
+
+    pause: tuple[Undelivered, ...] = ()            # newly undeliverable: no automatic mail to them
+    resume: tuple[str, ...] = ()                   # no longer paused (an admin corrected them)
+    resend: tuple[tuple[str, str], ...] = ()       # (Message-ID of our mail that failed, address now)
+    by: str = ""                                   # who corrected them (admin address or "cli")
 
 
 @dataclass(frozen=True)
@@ -177,6 +228,9 @@ class Facts:
     replies_today: dict[str, int] = field(default_factory=dict)      # address -> automatic replies, 24 h
     noted_today: frozenset[str] = frozenset()   # refs whose requestor had a short acknowledgement in 24 h
     next_ref: str = ""                          # the ref a new case would get
+    bounced: SentMail | None = None             # our mail a delivery report names
+    bounced_case: CaseView | None = None        # the case that mail belongs to
+    undelivered: dict[str, tuple[Undelivered, ...]] = field(default_factory=dict)  # paused, by case ref
     threaded: frozenset[str] = frozenset()      # refs of cases whose mail to the sender this one answers
     pending: PendingCommand | None = None       # the command whose confirmation request this one answers
     awaiting: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)  # ref -> (address, line)
@@ -212,11 +266,21 @@ class Decision:
     payment: dict[str, Any] | None = None   # a payment to record: amount, by, expected
     command: str = ""                  # the command acted on (or refused), for the timeline
     filed: tuple[str, ...] = ()        # digests of the attachments that become case documents
+    delivery: DeliveryPatch | None = None   # addresses paused or corrected, mail to send again
     confirmation: dict[str, Any] | None = None   # a command to keep until confirmed: verb, line, role, ...
     resolves: tuple[str, str] | None = None      # (request Message-ID, confirmed | expired)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(replace(self, patch=CasePatch()))
         data["patch"] = self.patch.as_dict()
+        if self.delivery is None:
+            data.pop("delivery")
         data["findings"] = [f.as_dict() for f in self.findings]
+        for attachment in data["attachments"]:   # only unpacked members say where they came from,
+            if not attachment["inside"]:          # only photos and scans have a searchable copy
+                del attachment["inside"]
+            if attachment["searchable_sha256"] is None:
+                del attachment["searchable_sha256"]
+            if not attachment["ocr_queued"]:
+                del attachment["ocr_queued"]
         return data

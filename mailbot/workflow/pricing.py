@@ -24,15 +24,18 @@ class Quote:
         return sum((line.amount for line in self.lines), Decimal("0.00"))
 
 
-def quote(rulebook: Rulebook, *, is_update_same_specialist: bool, courier: bool, additional: bool = False) -> Quote:
+def quote(rulebook: Rulebook, *, is_update_same_specialist: bool, courier: bool, additional: bool = False,
+          condition_id: str | None = None) -> Quote:
     """Base price, or the update price when the same specialist reviews new documents within
-    the update window, or the additional-opinion price for questions after a report; plus
-    courier delivery of the report when asked for."""
+    the update window (both per condition where the rules, or the case's hospital, set one),
+    or the additional-opinion price for questions after a report; plus courier delivery of the
+    report when asked for."""
     p = rulebook.pricing
     if additional:
         lines = [PriceLine("additional_opinion", additional_price(rulebook))]
     else:
-        lines = [PriceLine("update", p.update) if is_update_same_specialist else PriceLine("base", p.base)]
+        base, update = p.for_condition(condition_id)
+        lines = [PriceLine("update", update) if is_update_same_specialist else PriceLine("base", base)]
     if courier:
         lines.append(PriceLine("courier", p.courier))
     return Quote(p.currency, tuple(lines))

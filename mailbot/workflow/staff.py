@@ -98,7 +98,8 @@ def _changes_something(b: Builder) -> bool:
     to write it (the same answer a plain message gets), so it needs no confirmation."""
     if b.command is not None and b.command.verb == Verb.ADDITIONAL and b.opens is None and not b.updates:
         return False
-    return bool(b.updates or b.state != b.case.state or b.replies or b.payment is not None or b.opens is not None)
+    return bool(b.updates or b.state != b.case.state or b.replies or b.payment is not None or b.opens is not None
+                or b.delivery is not None)
 
 
 def address_on_record(case: CaseView, role: str, sender: str, rulebook: Rulebook) -> str:
@@ -152,7 +153,7 @@ def _not_understood(b: Builder, parsed: Unparsed, attachments) -> Decision:
         return _decision(b, attachments, f"refused: {parsed.verb}", acted=False)
     member = find_staff(b.rulebook, b.sender)
     if member is not None:
-        b.to_member(member, "staff/command_not_understood", line=parsed.line, usage=parsed.usage,
+        b.to_member(member, "staff/command_not_understood", line=parsed.line, usage=parsed.usage, verb=parsed.verb,
                     case_ref_hint=b.case.ref)
     return _decision(b, attachments, f"not understood: {parsed.verb}", acted=False)
 
@@ -172,7 +173,8 @@ def _decision(b: Builder, attachments: tuple[AssessedAttachment, ...], command: 
         state_before=case.state, state_after=b.state, language=case.language, form=dict(case.form),
         consent=dict(case.consent), condition_id=case.condition_id, attachments=attachments, findings=(),
         replies=tuple(b.replies), events=tuple(b.events), patch=patch, payment=b.payment, command=command,
-        filed=tuple(a.sha256 for a in attachments if not a.duplicate) if acted else ())
+        filed=tuple(a.sha256 for a in attachments if not a.duplicate) if acted else (),
+        delivery=b.delivery if acted else None)
 
 
 def _opening(b: Builder, attachments: tuple[AssessedAttachment, ...], command: str) -> Decision:

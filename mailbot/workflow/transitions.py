@@ -9,7 +9,8 @@ does something new, and its templates (checked to exist for every language at st
 Verbs are the staff and requestor commands, plus four events of ordinary mail from the case's
 parties: COMPLETE (the documents are now complete), INCOMPLETE (still missing some), NOTE (a
 message awaiting documents that brings no file and no form field: a "thank you") and WRITE
-(any other message). NEW is the state of a case that does not exist yet; it is never stored.
+(any other message), and one of a bounce: UNDELIVERABLE (mail to a staff member bounced for good).
+NEW is the state of a case that does not exist yet; it is never stored.
 
 After the report: TREATMENT forwards the request to the reporting specialist's secretariat,
 whose reply (RELAY, from the SECRETARIAT role, threaded to that forward) goes to the requestor;
@@ -75,6 +76,8 @@ class Verb(StrEnum):
     INCOMPLETE = "INCOMPLETE"
     WRITE = "WRITE"          # ordinary mail on a case past the documents stage
     NOTE = "NOTE"            # ordinary mail awaiting documents that brings nothing new (no file, no field)
+    EMAIL = "EMAIL"          # an admin records a corrected address for the requestor or the patient
+    UNDELIVERABLE = "UNDELIVERABLE"   # mail to this staff member bounced for good
 
 
 OPEN_STATES = (State.AWAITING_DOCUMENTS, State.IN_TRIAGE, State.AWAITING_PAYMENT, State.WITH_SPECIALIST)
@@ -115,7 +118,11 @@ def _rows() -> dict[tuple[State, Verb, Role], Transition]:
         (S.WITH_SPECIALIST, V.REPORT, R.SPECIALIST): Transition(S.REPORT_SENT, ("deliver_report",),
                                                                 ("requestor/report", admins),
                                                                 ("report_sent_at", "closed_at")),
+        (S.WITH_SPECIALIST, V.UNDELIVERABLE, R.SPECIALIST): Transition(
+            None, ("specialist_unreachable", "route_to_specialist"), ("specialist/new_case", admins)),
     }
+    for state in (*OPEN_STATES, *CLOSED_STATES):
+        rows[(state, V.EMAIL, R.ADMIN)] = Transition(None, ("set_email",), (admins,))
     for role in PARTIES:
         rows[(S.AWAITING_DOCUMENTS, V.COMPLETE, role)] = complete
         rows[(S.AWAITING_DOCUMENTS, V.INCOMPLETE, role)] = asked
@@ -149,8 +156,8 @@ TABLE: dict[tuple[State, Verb, Role], Transition] = _rows()
 
 # sent by the engine itself around the table: refusals, unreadable commands, strangers
 ENGINE_TEMPLATES = ("admin/notice", "staff/command_wrong_state", "staff/command_not_understood",
-                    "requestor/not_a_party", "requestor/confirm_command", "staff/confirm_command",
-                    "staff/not_assigned")
+                    "requestor/not_a_party", "requestor/condition_not_offered", "requestor/confirm_command",
+                    "staff/confirm_command", "staff/not_assigned")
 
 
 @dataclass(frozen=True)

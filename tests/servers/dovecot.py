@@ -12,6 +12,7 @@ password passdb is then limited to PLAIN/LOGIN, so a password is never accepted 
 
 from __future__ import annotations
 
+import copy
 import grp
 import os
 import pwd
@@ -20,6 +21,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from typing import Callable
 from pathlib import Path
 
 from imapclient import IMAPClient
@@ -28,6 +30,7 @@ from imapclient.exceptions import IMAPClientError
 from . import free_port, make_self_signed_cert
 
 INSTALL_HINT = "Dovecot not installed: apt-get install dovecot-imapd dovecot-core"
+SECOND_USER, SECOND_PASSWORD = "second.opinion.rome", "r0me-s3cret"
 
 
 def find_dovecot() -> str | None:
@@ -56,6 +59,8 @@ class DovecotServer:
         self.introspection_url = introspection_url
         self.username = username
         self.password = password
+        # every login the instance knows: the office's, and a second office's mailbox
+        self.users = {username: password, SECOND_USER: SECOND_PASSWORD}
         self.root = Path(tempfile.mkdtemp(prefix="mailbot-dovecot-"))
         os.chmod(self.root, 0o755)  # dovecot's auth/mail processes must reach their files
         self.port = free_port()
@@ -71,7 +76,8 @@ class DovecotServer:
     def start(self, timeout: float = 15.0) -> "DovecotServer":
         cert, key = make_self_signed_cert(self.root, "dovecot")
         self.ca_file = str(cert)
-        (self.root / "users").write_text(f"{self.username}:{{PLAIN}}{self.password}::::::\n")
+        (self.root / "users").write_text("".join(f"{user}:{{PLAIN}}{secret}::::::\n"
+                                                 for user, secret in self.users.items()))
         for sub in ("run", "state", "mail"):
             (self.root / sub).mkdir()
         as_root = os.geteuid() == 0
@@ -88,14 +94,19 @@ class DovecotServer:
             raise RuntimeError(f"dovecot rejected its test config:\n{check.stderr}")
         return self._launch(timeout)
 
-    def restart(self, down_seconds: float = 0.0, timeout: float = 15.0) -> "DovecotServer":
-        """Stop the server (every session dropped, the ports closed), stay down `down_seconds`,
-        start it again on the same ports with the same mail."""
+    def restart(self, down_seconds: float = 0.0, timeout: float = 15.0,
+                until: Callable[[], bool] | None = None) -> "DovecotServer":
+        """Stop the server (every session dropped, the ports closed), stay down `down_seconds` (and
+        until `until()` holds, at most a minute: a loaded machine can be slow to notice), start it
+        again on the same ports with the same mail."""
         if self._proc is not None and self._proc.poll() is None:
             self.kick()   # the master's exit alone lets running imap processes serve on
             self._proc.send_signal(signal.SIGTERM)
             self._proc.wait(timeout=15)
         time.sleep(down_seconds)
+        deadline = time.monotonic() + 60
+        while until is not None and not until() and time.monotonic() < deadline:
+            time.sleep(0.1)
         return self._launch(timeout)
 
     def _launch(self, timeout: float) -> "DovecotServer":
@@ -207,6 +218,13 @@ service anvil {{
                               capture_output=True, check=False)
 
     # -- helpers for tests ----------------------------------------------------------------------
+
+    def account(self, username: str = SECOND_USER) -> "DovecotServer":
+        """The same running server, seen as another of its users: deliver, messages, reset...
+        work on that user's mailbox (never stop() it: that stops the server)."""
+        other = copy.copy(self)
+        other.username, other.password = username, self.users[username]
+        return other
 
     def connect(self) -> IMAPClient:
         """A fresh logged-in plain IMAP connection (use as a context manager)."""

@@ -1,7 +1,8 @@
 """An aiosmtpd server on 127.0.0.1 that keeps what it receives and fails on request.
 
 `fail_next(n, code)` answers the next n DATA commands with an error (451: try later, 550: never),
-`refuse_recipient(addr)` answers RCPT TO for that address with 550. The TLS variant offers
+`refuse_recipient(addr)` answers RCPT TO for that address with 550; `relay_to(remote, bounce)` makes
+it a relay that delivers onwards to another sink and turns that one's refusals into real DSNs. The TLS variant offers
 STARTTLS and AUTH (after STARTTLS) with a fixed username/password. The OAuth2 variant
 (`introspection_url=...`) requires AUTH XOAUTH2 or OAUTHBEARER on the plain loopback port and
 checks each token by POSTing it to that RFC 7662 introspection endpoint, as Dovecot does:
@@ -14,6 +15,7 @@ import base64
 import email
 import email.policy
 import json
+import smtplib
 import ssl
 import threading
 import urllib.error
@@ -21,7 +23,9 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 from pathlib import Path
+from typing import Callable
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -46,6 +50,8 @@ class _Handler:
     refused: set[str] = field(default_factory=set)
     failures: list[int] = field(default_factory=list)  # codes for the next DATA commands
     lock: threading.Lock = field(default_factory=threading.Lock)
+    relay: tuple[str, int] | None = None               # relay accepted mail onwards, over SMTP
+    bounce: Callable[[bytes], None] | None = None      # where the DSNs for refused recipients go
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower() in self.refused:
@@ -63,7 +69,68 @@ class _Handler:
             enhanced = "4.3.0" if code < 500 else "5.7.1"
             text = "try again later" if code < 500 else "message refused"
             return f"{code} {enhanced} Test sink: {text}"
+        if self.relay is not None:
+            self._relay(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content))
         return "250 2.0.0 OK: queued"
+
+    def _relay(self, mail_from: str, recipients: list[str], content: bytes) -> None:
+        """Deliver onwards as an MTA does, one recipient at a time; a recipient the next server
+        refuses for good gets the sender an RFC 3464 bounce built from that server's reply."""
+        for rcpt in recipients:
+            try:
+                with smtplib.SMTP(*self.relay, timeout=10) as client:
+                    client.sendmail(mail_from, [rcpt], content)
+            except smtplib.SMTPRecipientsRefused as exc:
+                code, text = exc.recipients[rcpt]
+                if code >= 500 and self.bounce is not None and mail_from:
+                    self.bounce(delivery_status_notification(mail_from, rcpt, code, text.decode(), content))
+
+
+def delivery_status_notification(mail_from: str, rcpt: str, code: int, text: str, original: bytes,
+                                 reporting_mta: str = "relay.test.example", message_id: str = "") -> bytes:
+    """The bounce a Postfix-like MTA sends: multipart/report with the returned headers."""
+    headers = original.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0].decode("utf-8", "replace")
+    status = text.split(" ", 1)[0] if text[:1] in "45" and "." in text.split(" ", 1)[0] else f"{code // 100}.0.0"
+    boundary = "dsn-boundary-" + (message_id or make_msgid()).strip("<>").split("@")[0][:20]
+    return (f"""From: Mail Delivery System <MAILER-DAEMON@{reporting_mta}>
+To: {mail_from}
+Subject: Undelivered Mail Returned to Sender
+Date: {formatdate(localtime=False)}
+Message-ID: {message_id or make_msgid(domain=reporting_mta)}
+Auto-Submitted: auto-replied
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="{boundary}"
+
+--{boundary}
+Content-Type: text/plain; charset=us-ascii
+
+This is the mail system at host {reporting_mta}.
+
+I'm sorry to have to inform you that your message could not
+be delivered to one or more recipients.
+
+<{rcpt}>: host 127.0.0.1 said: {code} {text} (in reply to RCPT TO command)
+
+--{boundary}
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; {reporting_mta}
+Arrival-Date: {formatdate(localtime=False)}
+
+Final-Recipient: rfc822; {rcpt}
+Original-Recipient: rfc822;{rcpt}
+Action: failed
+Status: {status}
+Remote-MTA: dns; 127.0.0.1
+Diagnostic-Code: smtp; {code} {text}
+
+--{boundary}
+Content-Type: text/rfc822-headers
+
+{headers}
+
+--{boundary}--
+""").replace("\n", "\r\n").encode()
 
 
 TEMPORARY = "454 4.7.0 Temporary authentication failure"
@@ -187,6 +254,13 @@ class SmtpSink:
     def refuse_recipient(self, address: str) -> None:
         """Answer RCPT TO:<address> with 550 from now on."""
         self._handler.refused.add(address.lower())
+
+    def relay_to(self, remote: "SmtpSink", bounce: Callable[[bytes], None]) -> None:
+        """From now on act as a relay: accept mail, keep it, and deliver each recipient onwards to
+        `remote` over SMTP; a recipient `remote` refuses (its `refuse_recipient`) makes a DSN to the
+        envelope sender, handed to `bounce` (e.g. a Dovecot delivery into the sender's mailbox)."""
+        self._handler.relay = (remote.host, remote.port)
+        self._handler.bounce = bounce
 
     def smtp_config(self, **overrides):
         """An SmtpConfig for this sink (plain, or STARTTLS + AUTH for the TLS variant)."""

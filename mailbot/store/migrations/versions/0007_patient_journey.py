@@ -5,7 +5,7 @@ Plain ADD COLUMNs (no batch copy of the table: on SQLite that would drop and rec
 and its ON DELETE CASCADE children would go with it).
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0009
 Created: 2026-12-01 02:55:00
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 
 revision = '0007'
-down_revision = '0005'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
