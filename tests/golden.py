@@ -57,6 +57,10 @@ VARIANTS: dict[str, list[tuple[str, dict[str, Any]]]] = {
     "requestor/extra_answer_noted": [("yes", {"accepted": True}), ("no", {"accepted": False})],
     "staff/confirm_command": [("approve", {"verb": "APPROVE"}),
                               ("report", {"verb": "REPORT", "line": "", "files": ["report_so-2026-00042.pdf"]})],
+    "requestor/condition_not_offered": [
+        ("elsewhere", {"not_offered": {"hospital": "IEO Milano", "hospitals": [
+            {"id": "roma", "name": "IEO Roma", "address": "second.opinion.roma@hospital.example.org"}]}}),
+        ("nowhere", {"not_offered": {"hospital": "IEO Milano", "hospitals": []}})],
     "staff/not_assigned": [("command", {"report": False}), ("report", {"report": True})],
 }
 
