@@ -16,6 +16,8 @@ from mailbot.workflow.envelope import open_envelope
 from mailbot.schedule.reminders import reminder_specs
 from mailbot.workflow.hospitals import hospital_of, named_hospital, scoped
 from mailbot.workflow.model import CaseView, Facts, Office
+from language_samples import FOREIGN
+from pdf_factory import text_pdf
 from network_rules import (HOSPITALS, MILAN, MILAN_IBAN, ROME, ROME_IBAN, ROME_STAFF, ROME_TRIAGE,
                            network_rules)
 
@@ -256,3 +258,18 @@ def test_a_missing_staff_file_is_named_where_hospitals_toml_names_it(tmp_path):
     problem = next(p for p in check_rules(directory) if "staff_file: " in p)
     line = _line_of(HOSPITALS, "staff_file")
     assert f"hospitals.toml:{line}: hospitals.rome.staff_file: " in problem and "staff_rome.toml not found" in problem
+
+
+def test_documents_are_judged_by_the_languages_of_the_hospital_the_mail_came_to(rules):
+    german = [text for code, text in FOREIGN if code == "de"][0]
+    rome = rules.hospitals["rome"].model_copy(update={"accepted_languages": ("it", "en", "de")})
+    network = rules.model_copy(update={"hospitals": {**rules.hospitals, "rome": rome}})
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"], msg["Message-ID"] = PATIENT, ROME, "Second opinion", "<m2@example.net>"
+    msg.set_content(REQUEST.format(condition="breast cancer", extra=""))
+    msg.add_attachment(text_pdf(german), maintype="application", subtype="pdf",
+                       filename="oncologist_report_2026-03-10.pdf")
+    to_rome = open_envelope(bytes(msg), network, office(network), received_for="rome").attachments
+    to_milan = open_envelope(bytes(msg), network, office(network), received_for="milan").attachments
+    assert [(a.problem, a.language) for a in to_rome] == [(None, "")]
+    assert [(a.problem, a.language) for a in to_milan] == [("foreign_language", "de")]
