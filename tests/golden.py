@@ -174,6 +174,11 @@ _KIND_VALUES: dict[str, dict[str, Any]] = {
                             "state": "in_triage"},
     "command_not_allowed": {"sender": "maria.rossi@patient.example.net", "role": "requestor", "line": "PAID 500"},
     "triage_overdue": {"state": "in_triage"},
+    # after the report: the reported case stays closed
+    "treatment_no_secretariat": {"sender": "maria.rossi@patient.example.net", "role": "requestor",
+                                 "state": "report_sent", "specialist": "giulia.romano@example.org"},
+    "treatment_reply_files_held": {"sender": "segreteria.romano@example.org", "role": "secretariat",
+                                   "state": "report_sent", "files": "scan.jpg"},
     # our mail came back: the address, its role on the case, what the receiving server said
     "address_bounced": {"address": "maria.rossi@patient.example.net", "address_role": "requestor",
                         "purpose": "requestor/payment_request", "status": "5.1.1",

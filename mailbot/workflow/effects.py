@@ -373,6 +373,7 @@ def open_additional(b: Builder) -> None:
     for doctor in b.rulebook.staff.triage:
         b.to_member(doctor, "triage/additional_opinion", documents=documents, first_ref=case.ref,
                     question=question, documents_list=[f for _, f in documents], price=price,
+                    case_documents=document_lines(b, documents, staff_language(doctor)),
                     currency=currency, triage_days=b.office.triage_working_days)
 
 
