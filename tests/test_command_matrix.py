@@ -291,11 +291,11 @@ def test_every_command_role_and_state_with_and_without_proof(tmp_path, db_url):
     for (verb, role, state, proof), ref, outcome in zip(matrix, refs, outcomes):
         seen[expected(verb, role, state, proof)[0]] += 1
         wrong += judge(verb, role, state, proof, outcome, ref, before, after, app)
-    # 13 verbs (REPORT from the two specialists only: 12 * 7 + 2 = 86 per state), 8 states, with and
-    # without proof: 1376. Per proof, RULE allows 3 triage + 1 admin PAID + 4 specialist + 8 CANCEL
+    # 13 verbs from 6 senders (REPORT from the two specialists only: 12 * 6 + 2 = 74 per state), 8 states,
+    # with and without proof: 1184. Per proof, RULE allows 3 triage + 1 admin PAID + 4 specialist + 8 CANCEL
     # + 4 YES/NO + 2 TREATMENT + 2 ADDITIONAL + 8 EMAIL (any state) = 32; the parties' 7 staff words
     # per state are mail (2 * 7 * 8 * 2 = 224); the rest is refused
-    assert seen == {"acted": 32, "confirm": 32, "refused": 1376 - 64 - 224, "mail": 224}, seen
+    assert seen == {"acted": 32, "confirm": 32, "refused": 1184 - 64 - 224, "mail": 224}, seen
     assert not wrong, f"{len(wrong)} wrong:\n" + "\n".join(wrong[:40])
 
     # the address on record answers each request with CONFIRM: the command acts then
