@@ -13,10 +13,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
-from schwifty import BIC, IBAN
-from schwifty.exceptions import SchwiftyException
 
 from mailbot.errors import ConfigError
+from mailbot.rulebook.payment import checked_bic, checked_iban
 
 log = logging.getLogger(__name__)
 LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
@@ -333,18 +332,12 @@ class PaymentConfig(Section):
     @field_validator("iban")
     @classmethod
     def _real_iban(cls, value: str) -> str:
-        try:
-            return IBAN(value).compact
-        except SchwiftyException as exc:
-            raise ValueError(f"{value!r} is not a valid IBAN ({exc}); copy it again from the bank's papers") from None
+        return checked_iban(value)
 
     @field_validator("bic")
     @classmethod
     def _real_bic(cls, value: str) -> str:
-        try:
-            return str(BIC(value))
-        except SchwiftyException as exc:
-            raise ValueError(f"{value!r} is not a valid BIC ({exc}); 8 or 11 letters and digits") from None
+        return checked_bic(value)
 
 
 class SecurityConfig(Section):

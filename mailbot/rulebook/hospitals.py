@@ -28,10 +28,9 @@ from __future__ import annotations
 from typing import Annotated, Any, Callable
 
 from pydantic import EmailStr, Field, field_validator
-from schwifty import BIC, IBAN
-from schwifty.exceptions import SchwiftyException
 
 from mailbot.rulebook.lines import Loc
+from mailbot.rulebook.payment import checked_bic, checked_iban
 from mailbot.rulebook.models import ConditionPrice, Language, Staff, StaffMember, Strict, fold
 
 DEFAULT_ACCEPTED_LANGUAGES = ("en", "it")
@@ -48,18 +47,12 @@ class HospitalPayment(Strict):
     @field_validator("iban")
     @classmethod
     def _real_iban(cls, value: str) -> str:
-        try:
-            return IBAN(value).compact
-        except SchwiftyException as exc:
-            raise ValueError(f"{value!r} is not a valid IBAN ({exc}); copy it again from the bank's papers") from None
+        return checked_iban(value)
 
     @field_validator("bic")
     @classmethod
     def _real_bic(cls, value: str) -> str:
-        try:
-            return str(BIC(value))
-        except SchwiftyException as exc:
-            raise ValueError(f"{value!r} is not a valid BIC ({exc}); 8 or 11 letters and digits") from None
+        return checked_bic(value)
 
     def as_dict(self) -> dict[str, str]:
         return {"beneficiary": self.beneficiary, "iban": self.iban, "bic": self.bic}
